@@ -1,0 +1,97 @@
+"""``check(model, pattern=...)``: run the whole battery of invariants in one call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+from seqcheck.diagnosis import diagnose
+from seqcheck.errors import invalid
+from seqcheck.evaluation import Evaluator
+from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant
+from seqcheck.invariants.base import Context
+from seqcheck.models import as_model
+from seqcheck.patterns import Pattern
+from seqcheck.report import Report
+from seqcheck.search import run_invariant
+from seqcheck.space import CheckSpace
+
+DEFAULT_MAX_EXAMPLES = 100
+DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
+
+
+def reproduce_line(model: object, space: CheckSpace, seed: int, max_length_given: bool) -> str:
+    """The one line that reproduces a check: a CLI command for a model file, else a Python call."""
+    pattern = space.pattern.text
+    if isinstance(model, (str, os.PathLike)):
+        line = f"seqcheck check {os.fspath(model)} --pattern {pattern}"
+        if space.train_length is not None:
+            line += f" --train-length {space.train_length}"
+        if max_length_given:
+            line += f" --max-length {space.max_length}"
+        return line + f" --seed {seed}"
+    args = [f"pattern={pattern!r}"]
+    if space.train_length is not None:
+        args.append(f"train_length={space.train_length}")
+    if max_length_given:
+        args.append(f"max_length={space.max_length}")
+    args.append(f"seed={seed}")
+    return f"seqcheck.check(model, {', '.join(args)})"
+
+
+def check(
+    model: object,
+    *,
+    pattern: str | Sequence[int] | Pattern,
+    train_length: int | None = None,
+    max_length: int | None = None,
+    seed: int = 0,
+    invariants: Iterable[Invariant] | None = None,
+    alphabet_size: int | None = None,
+    encoding: str | None = None,
+    output: str = "auto",
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    exhaustive_budget: int = DEFAULT_EXHAUSTIVE_BUDGET,
+    allow_unsafe: bool = False,
+) -> Report:
+    """Check ``model`` against every invariant (or those given) on ``pattern``'s stream.
+
+    ``model`` is a ``keras.Model``, a path to a ``.keras`` file (loaded in Keras's safe mode unless
+    ``allow_unsafe=True``), or a callable on numpy batches (fed integer tokens ``(B, L)`` unless
+    ``encoding`` says otherwise).  Windows range from the pattern's min context to ``max_length``
+    (default ``max(4 * train_length, 40)``).  Hypothesis searches each invariant with
+    ``max_examples`` examples seeded by ``seed``; spaces whose sweep feeds the model at most
+    ``exhaustive_budget`` symbols are then swept, so that a pass covers every case and a
+    counterexample is the minimum under the documented order (see :mod:`seqcheck.space`).
+    """
+    for name, value in (("seed", seed), ("max_examples", max_examples), ("exhaustive_budget", exhaustive_budget)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise invalid(name, value, "a non-negative whole number", f"pass {name} as an integer")
+    parsed = Pattern.parse(pattern, alphabet_size=alphabet_size)
+    space = CheckSpace.build(parsed, train_length=train_length, max_length=max_length)
+    battery = list(DEFAULT_INVARIANTS if invariants is None else invariants)
+    if not battery or not all(isinstance(inv, Invariant) for inv in battery):
+        raise invalid("invariants", battery, "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
+
+    subject = as_model(model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe)
+    subject.warm_up(space.min_length)
+    ctx = Context(space, Evaluator(subject, parsed), seed=seed, max_examples=max_examples, exhaustive_budget=exhaustive_budget)
+    results = [run_invariant(invariant, ctx) for invariant in battery]
+    notes = []
+    if parsed.was_reduced:
+        notes.append(f"pattern {parsed.given} reduced to its primitive period: {parsed.text}")
+    if space.sweep_symbols() > exhaustive_budget:
+        notes.append(
+            f"the sweep of lengths {space.min_length}..{space.max_length} exceeds exhaustive_budget={exhaustive_budget}:"
+            " cases were sampled by Hypothesis only"
+        )
+    return Report(
+        model=getattr(subject, "name", "model"),
+        model_description=subject.description,
+        space=space,
+        seed=seed,
+        results=results,
+        diagnosis=diagnose(results, space),
+        reproduce=reproduce_line(model, space, seed, max_length is not None),
+        notes=notes,
+    )

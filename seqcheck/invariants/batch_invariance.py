@@ -1,0 +1,99 @@
+"""Batch invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from seqcheck import strategies
+from seqcheck.evaluation import decide
+from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Prediction
+
+NAME = "batch invariance"
+DEFAULT_ATOL = 1e-5
+MAX_BATCH = 64
+
+
+class _AnyBatch(Form):
+    """Cases ``(length, phases)``: the stream windows of one length at ``phases``, as one batch.
+
+    Each window's probabilities in the batch must match its probabilities alone (a batch of one)
+    within ``atol``.  Hypothesis draws the batch's size, order and neighbours (repeats included)
+    and shrinks to the length nearest the training length, then the smallest batch.  The space of
+    batches is not finite, so this form is searched by Hypothesis alone (never ``exhaustive``).
+    """
+
+    name = "label-free"
+
+    def __init__(self, atol: float):
+        self.atol = atol
+
+    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
+        space = ctx.space
+        lengths = strategies.lengths(min_length=space.min_length, max_length=space.max_length, train_length=space.train_length)
+        batch = st.lists(strategies.phases(ctx.pattern), min_size=2, max_size=MAX_BATCH).map(tuple)
+        return st.tuples(lengths, batch)
+
+    def key(self, ctx: Context, case: Case) -> tuple:
+        length, phases = case
+        return (*ctx.space.length_key(length), len(phases), phases)
+
+    def windows_per_case(self, ctx: Context, case: Case) -> int:
+        return len(case[1])
+
+    def _alone(self, ctx: Context, length: int) -> np.ndarray:
+        """Probabilities of every phase at ``length``, each computed in a batch of one (memoized)."""
+        alone = ctx.extra.setdefault("batch_of_one", {})
+        if length not in alone:
+            windows = ctx.pattern.windows(length)
+            alone[length] = np.concatenate([ctx.evaluator.model.predict_proba(w[None]) for w in windows])
+        return alone[length]
+
+    def deviation(self, ctx: Context, case: Case) -> tuple[np.ndarray, np.ndarray]:
+        """(batched probabilities, absolute deviation from alone) per member of the batch."""
+        length, phases = case
+        idx = np.asarray(phases)
+        batched = ctx.evaluator.model.predict_proba(ctx.pattern.windows(length)[idx])
+        with np.errstate(invalid="ignore"):
+            deviation = np.abs(batched - self._alone(ctx, length)[idx]).max(axis=1)
+        return batched, np.where(np.isfinite(deviation), deviation, np.inf)
+
+    def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
+        return np.array([bool((self.deviation(ctx, case)[1] > self.atol).any()) for case in cases])
+
+    def counterexample(self, ctx: Context, case: Case) -> Counterexample:
+        length, phases = case
+        batched, deviation = self.deviation(ctx, case)
+        member = int(np.argmax(deviation > self.atol))
+        phase = phases[member]
+        symbols = tuple(int(s) for s in ctx.pattern.window(phase, length))
+        expected = ctx.pattern.target(phase, length)
+
+        def prediction(probs: np.ndarray) -> Prediction:
+            predicted, confidence = decide(probs[None])
+            return Prediction(symbols, length, phase, expected, int(predicted[0]), float(confidence[0]))
+
+        in_batch = prediction(batched[member])
+        alone = prediction(self._alone(ctx, length)[phase])
+        detail = (
+            f"in a batch of {len(phases)} windows (phases {', '.join(map(str, phases))}), member {member}"
+            f" differs from the same window alone by {deviation[member]:.3g} > atol={self.atol:g}"
+        )
+        return Counterexample(NAME, self.name, in_batch, alone, relation="the same window alone", detail=detail)
+
+
+class BatchInvariance(Invariant):
+    """A window's prediction does not depend on its batch.
+
+    Label-free form: the probabilities the model gives a window in a batch (any size, order and
+    neighbours) equal those it gives the window alone, within ``atol`` (default 1e-5).
+    """
+
+    name = NAME
+
+    def __init__(self, atol: float = DEFAULT_ATOL):
+        self.atol = atol
+        self.forms = (_AnyBatch(atol),)
+
+
+batch_invariance = BatchInvariance()

@@ -1,0 +1,67 @@
+"""Length generalization."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from hypothesis import strategies as st
+
+from seqcheck import strategies
+from seqcheck.evaluation import INVALID
+from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, InvariantResult
+
+NAME = "length generalization"
+
+
+class _EveryWindow(Form):
+    """Cases ``(length, phase)``: ``window(phase, length)`` predicts its target."""
+
+    name = "oracle"
+
+    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
+        space = ctx.space
+        lengths = strategies.lengths(min_length=space.min_length, max_length=space.max_length, train_length=space.train_length)
+        return st.tuples(lengths, strategies.phases(ctx.pattern))
+
+    def key(self, ctx: Context, case: Case) -> tuple:
+        length, phase = case
+        return (*ctx.space.length_key(length), phase)
+
+    def blocks(self, ctx: Context) -> Iterator[list[Case]]:
+        for length in ctx.space.lengths_in_order():
+            yield [(length, phase) for phase in range(ctx.pattern.period)]
+
+    def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
+        out = np.empty(len(cases), dtype=bool)
+        for i, (length, phase) in enumerate(cases):
+            predicted = ctx.evaluator.predicted(length)[phase]
+            out[i] = predicted == INVALID or predicted != ctx.pattern.target(phase, length)
+        return out
+
+    def counterexample(self, ctx: Context, case: Case) -> Counterexample:
+        length, phase = case
+        return Counterexample(NAME, self.name, ctx.prediction(phase, length))
+
+
+class LengthGeneralization(Invariant):
+    """Correct at lengths never trained on.
+
+    Oracle form: for every phase and every length from min context to the maximum (default well
+    beyond the training length), ``window(phase, length)`` predicts its target
+    ``s[phase + length]``.  Reported with the accuracy by length (share of phases right) and the
+    minimal failing window: the length nearest the training length (longer first on a tie), then
+    the smallest phase.
+    """
+
+    name = NAME
+    forms = (_EveryWindow(),)
+
+    def finish(self, ctx: Context, result: InvariantResult) -> InvariantResult:
+        space = ctx.space
+        if space.sweep_symbols() <= ctx.exhaustive_budget:
+            result.accuracy_by_length = ctx.evaluator.accuracy_by_length(space.lengths)
+        return result
+
+
+length_generalization = LengthGeneralization()

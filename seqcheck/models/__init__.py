@@ -1,0 +1,54 @@
+"""Adapters from what a user holds (a ``keras.Model``, a ``.keras`` path, a callable) to a model under test.
+
+Frameworks are found lazily, in the manner of einops: a Keras model is recognised only if ``keras``
+is already imported by the user, and seqcheck imports Keras itself only to load a model file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from seqcheck.errors import invalid
+from seqcheck.models.base import ModelUnderTest
+from seqcheck.models.function import CallableModel
+
+__all__ = ["ModelUnderTest", "CallableModel", "as_model"]
+
+
+def _is_keras_model(obj: object) -> bool:
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, keras.Model)
+
+
+def as_model(
+    model: object,
+    *,
+    alphabet_size: int,
+    encoding: str | None = None,
+    output: str = "auto",
+    allow_unsafe: bool = False,
+) -> ModelUnderTest:
+    """Wrap ``model`` so that the checks can call it.
+
+    ``model`` is a :class:`ModelUnderTest`, a ``keras.Model``, a path to a ``.keras`` file (loaded
+    with Keras's safe mode unless ``allow_unsafe=True``) or a callable taking a numpy batch.
+    ``encoding`` overrides the detected input layout (see :mod:`seqcheck.models.base`).
+    """
+    if isinstance(model, ModelUnderTest):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        from seqcheck.models.keras import KerasModel, load_keras_model
+
+        keras_model = load_keras_model(model, allow_unsafe=allow_unsafe)
+        return KerasModel(keras_model, alphabet_size=alphabet_size, encoding=encoding, output=output, name=os.fspath(model))
+    if _is_keras_model(model):
+        from seqcheck.models.keras import KerasModel
+
+        return KerasModel(model, alphabet_size=alphabet_size, encoding=encoding, output=output)
+    if callable(model):
+        return CallableModel(model, alphabet_size=alphabet_size, encoding=encoding or "tokens", output=output)
+    raise invalid(
+        "model", type(model).__name__, "a keras.Model, a path to a .keras file, or a callable on numpy batches",
+        "pass one of those",
+    )

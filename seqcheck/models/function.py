@@ -1,0 +1,30 @@
+"""Adapter for any Python callable that maps a numpy batch of windows to next-symbol outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from seqcheck.errors import ModelError
+from seqcheck.models.base import ModelUnderTest
+
+
+class CallableModel(ModelUnderTest):
+    """Wraps ``fn(batch) -> outputs``; the batch is encoded as ``encoding`` says (integer tokens by default)."""
+
+    description = "Python callable"
+
+    def __init__(self, fn: Callable[[np.ndarray], object], *, alphabet_size: int, encoding: str = "tokens", output: str = "auto"):
+        super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output)
+        self.fn = fn
+        self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
+
+    def _call(self, x: np.ndarray) -> object:
+        try:
+            return self.fn(x)
+        except Exception as exc:  # the model is the user's code: report, do not crash
+            raise ModelError(
+                f"model {self.name} raised {type(exc).__name__}: {exc} on a batch of shape {x.shape};"
+                f" fix the callable or pass encoding= to feed it the layout it expects"
+            ) from exc

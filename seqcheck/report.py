@@ -1,0 +1,109 @@
+"""The report of a check: what was checked, what held, the minimal counterexamples, and how to reproduce.
+
+``Report.to_dict()`` is the machine-readable form written by ``seqcheck check --json``; its
+``version`` field changes whenever a field changes meaning.  ``Report.render()`` is what a person
+reads in the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqcheck.invariants.base import InvariantResult
+from seqcheck.space import CheckSpace
+
+REPORT_VERSION = 1
+INDENT = "     "
+
+
+def accuracy_text(accuracy: dict[int, float]) -> str:
+    return " ".join(f"{length}:{acc:.1f}" if acc in (0.0, 1.0) else f"{length}:{acc:.2f}" for length, acc in accuracy.items())
+
+
+@dataclass
+class Report:
+    """Outcome of :func:`seqcheck.check`: one :class:`InvariantResult` per invariant, plus context."""
+
+    model: str
+    model_description: str
+    space: CheckSpace
+    seed: int
+    results: list[InvariantResult]
+    diagnosis: list[str] = field(default_factory=list)
+    reproduce: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def __getitem__(self, name: str) -> InvariantResult:
+        for result in self.results:
+            if result.name == name:
+                return result
+        raise KeyError(f"no invariant named {name!r} in this report; it has {', '.join(r.name for r in self.results)}")
+
+    @property
+    def failures(self) -> list[InvariantResult]:
+        return [r for r in self.results if not r.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        pattern = self.space.pattern
+        return {
+            "version": REPORT_VERSION,
+            "passed": self.passed,
+            "model": {"name": self.model, "description": self.model_description},
+            "pattern": pattern.text,
+            "period": pattern.period,
+            "alphabet_size": pattern.alphabet_size,
+            "min_context": pattern.min_context,
+            "train_length": self.space.train_length,
+            "lengths": {"min": self.space.min_length, "max": self.space.max_length},
+            "seed": self.seed,
+            "invariants": [r.to_dict() for r in self.results],
+            "diagnosis": self.diagnosis,
+            "notes": self.notes,
+            "reproduce": self.reproduce,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def render(self) -> str:
+        """The terminal report: a header, one line per invariant, counterexamples, diagnosis, reproduce."""
+        lines = [f"model {self.model} ({self.model_description})  {self.space.describe()}  seed {self.seed}"]
+        lines += [f"note: {note}" for note in self.notes]
+        for result in self.results:
+            status = "pass" if result.passed else "FAIL"
+            if result.passed:
+                scope = "every case in range" if result.exhaustive else "sampled by Hypothesis"
+            else:
+                confirmed = next(f for f in result.forms if not f.passed).minimal_confirmed
+                scope = "minimum confirmed by sweep" if confirmed else "shrunk by Hypothesis"
+            line = f"{status} {result.name}   ({result.windows} windows, {scope})"
+            failing_forms = [f.form for f in result.forms if not f.passed]
+            if failing_forms and len(result.forms) > 1:
+                holding = [f.form for f in result.forms if f.passed]
+                line += f"  fails: {', '.join(failing_forms)}"
+                if holding:
+                    line += f"; holds: {', '.join(holding)}"
+            lines.append(line)
+            cx = result.counterexample
+            if cx is not None:
+                lines.append(f"{INDENT}minimal ({cx.form}):")
+                lines += [INDENT + "  " + text for text in cx.lines()]
+            if result.accuracy_by_length is not None:
+                wrapped = textwrap.wrap(accuracy_text(result.accuracy_by_length), width=92)
+                lines.append(f"{INDENT}accuracy by length: {wrapped[0]}" if wrapped else f"{INDENT}accuracy by length: -")
+                lines += [INDENT + " " * len("accuracy by length: ") + rest for rest in wrapped[1:]]
+        for text in self.diagnosis:
+            lines.append(f"diagnosis: {text}")
+        if self.reproduce:
+            lines.append(f"reproduce: {self.reproduce}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
