@@ -129,6 +129,8 @@ class ModelUnderTest(ABC):
         """Next-symbol probabilities ``(B, k)`` for integer windows ``(B, L)`` of one length."""
         windows = np.asarray(windows)
         batch, length = windows.shape
+        if batch == 0:
+            return np.empty((0, self.alphabet_size))
         rows = max(1, self.max_batch_symbols // max(1, length))
         parts = []
         for start in range(0, batch, rows):
