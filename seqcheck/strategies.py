@@ -76,14 +76,16 @@ def lengths(*, min_length: int, max_length: int, train_length: int | None = None
     nearest = max(0, min_length - n, n - max_length)
     farthest = max(abs(max_length - n), abs(n - min_length))
 
-    def at_distance(d: int) -> st.SearchStrategy[int]:
+    def side(draw: tuple[int, bool]) -> int:
+        # The side is drawn even where only one side is in range, so that every example has the
+        # same shape of choices and Hypothesis can shrink the distance freely.
+        d, is_shorter = draw
         longer, shorter = n + d, n - d
-        sides = [x for x in (longer, shorter) if min_length <= x <= max_length]
-        if len(sides) == 1 or longer == shorter:
-            return st.just(sides[0])
-        return st.booleans().map(lambda is_shorter: shorter if is_shorter else longer)
+        if shorter < min_length or (not is_shorter and longer <= max_length):
+            return longer
+        return shorter
 
-    return st.integers(nearest, farthest).flatmap(at_distance)
+    return st.tuples(st.integers(nearest, farthest), st.booleans()).map(side)
 
 
 def windows(

@@ -1,0 +1,77 @@
+"""The ``seqcheck check`` command: output, exit codes, JSON report, and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from seqcheck.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "seqcheck", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_seed_model_fails_with_its_counterexample_and_json(seed_model_path, tmp_path, capsys):
+    report_path = tmp_path / "report.json"
+    code = main(["check", str(seed_model_path), "--pattern", "11000", "--train-length", "10", "--json", str(report_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL phase-shift invariance" in out and "FAIL length generalization" in out
+    assert f"reproduce: seqcheck check {seed_model_path} --pattern 11000 --train-length 10 --seed 0" in out
+
+    data = json.loads(report_path.read_text())
+    assert data["passed"] is False and data["pattern"] == "11000" and data["train_length"] == 10
+    names = [inv["name"] for inv in data["invariants"]]
+    assert names == ["phase-shift invariance", "length generalization", "periodic consistency", "batch invariance"]
+    lengths = data["invariants"][1]
+    cx = lengths["counterexample"]
+    assert lengths["passed"] is False
+    assert set(cx) >= {"length", "phase", "window", "expected", "predicted"}
+    assert len(cx["window"]) == cx["length"] and cx["expected"] != cx["predicted"]
+    assert lengths["accuracy_by_length"]["10"] == 1.0
+
+
+def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    args = ["check", str(seed_model_path), "--pattern", "11000", "--train-length", "10", "--seed", "4"]
+    assert main([*args, "--json", str(first)]) == 1
+    assert main([*args, "--json", str(second)]) == 1
+    assert json.loads(first.read_text()) == json.loads(second.read_text())
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["check", "missing.keras", "--pattern", "11000"], "no such file"),
+        (["check", "{model}", "--pattern", "0000"], "period of at least 2"),
+        (["check", "{model}", "--pattern", "1,0 0"], "do not mix separators"),
+        (["check", "{model}", "--pattern", "11000", "--max-length", "2"], "max_length=2"),
+        (["check", "{model}", "--pattern", "11000", "--train-length", "0"], "--train-length=0"),
+        (["check", "{model}", "--pattern", "11000", "--train-length", "ten"], "--train-length='ten'"),
+        (["check", "{model}", "--pattern", "11000", "--json", "{tmp}/no/such/dir/r.json"], "create"),
+        (["check", "{model}"], "--pattern"),
+        (["check", "{model}", "--pattern", "0120"], "alphabet"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_no_traceback(args, fragment, seed_model_path, tmp_path):
+    args = [a.format(model=seed_model_path, tmp=tmp_path) for a in args]
+    result = run(*args)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert fragment in lines[0] and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_passing_model_exits_0(tmp_path, capsys):
+    from seqcheck.cache import cached_model_path
+
+    path = cached_model_path("varied-window", "11000", train_length=10, seed=0)
+    code = main(["check", str(path), "--pattern", "11000", "--train-length", "10"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "FAIL" not in out
