@@ -7,6 +7,7 @@ cannot be loaded (one line on stderr, no traceback); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -94,6 +95,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow a model file that carries code (Lambda layers) to run it: only for files you trust",
     )
     check.set_defaults(run=_run_check)
+
+    demo = commands.add_parser("demo", help="the seed's model against its fix, on the built-in reference models")
+    demo.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
+    demo.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default 4N)")
+    demo.set_defaults(run=_run_demo)
+
+    train = commands.add_parser("train", help="train a recipe on a pattern and save the .keras file")
+    train.add_argument("recipe", metavar="RECIPE", help="fixed-window or varied-window")
+    train.add_argument("--pattern", required=True, help="the repeating pattern, e.g. 11000")
+    train.add_argument("--train-length", type=_positive("--train-length"), default=10, help="window length N (default 10)")
+    train.add_argument("--seed", type=_non_negative("--seed"), default=0, help="training seed (default 0)")
+    train.add_argument("--output", "-o", required=True, metavar="PATH", help="where to save the model (.keras)")
+    train.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    train.set_defaults(run=_run_train)
+
+    recipe = commands.add_parser("check-recipe", help="find the smallest pattern on which a recipe's models break")
+    recipe.add_argument("recipe", metavar="RECIPE", help="fixed-window or varied-window")
+    recipe.add_argument("--train-length", type=_positive("--train-length"), default=10, help="window length N (default 10)")
+    recipe.add_argument("--alphabet-size", type=_positive("--alphabet-size"), default=2, help="symbols (default 2)")
+    recipe.add_argument("--min-period", type=_positive("--min-period"), default=2, help="shortest period drawn (default 2)")
+    recipe.add_argument("--max-period", type=_positive("--max-period"), default=6, help="longest period drawn (default 6)")
+    recipe.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
+    recipe.add_argument("--max-examples", type=_positive("--max-examples"), default=8, help="patterns Hypothesis may draw (default 8)")
+    recipe.add_argument("--seed", type=_non_negative("--seed"), default=0, help="seed of training and search (default 0)")
+    recipe.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
+    recipe.set_defaults(run=_run_check_recipe)
     return parser
 
 
@@ -122,6 +149,62 @@ def _run_check(args: argparse.Namespace) -> int:
     if json_path is not None:
         write_atomically(json_path, report.to_json() + "\n")
     return EXIT_OK if report.passed else EXIT_VIOLATION
+
+
+def _progress() -> int:
+    """Keras's verbosity for training: a live bar on a terminal, one line per epoch in a log."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from seqcheck.demo import render_demo, run_demo
+
+    outcome = run_demo(seed=args.seed, max_length=args.max_length, verbose=_progress())
+    print(render_demo(outcome))
+    return EXIT_OK if outcome.succeeded else EXIT_VIOLATION
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from seqcheck.patterns import Pattern
+    from seqcheck.recipes import get_recipe, train
+
+    output = _writable(args.output, "--output")
+    if output.suffix != ".keras":
+        raise invalid("--output", args.output, "a path ending in .keras", "Keras saves models in the .keras format")
+    if output.exists() and not args.force:
+        raise invalid("--output", args.output, "a path that does not exist yet", "choose another path or pass --force to overwrite it")
+    recipe, pattern = get_recipe(args.recipe), Pattern.parse(args.pattern)
+    model = train(recipe.name, pattern, train_length=args.train_length, seed=args.seed, verbose=_progress())
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".keras", dir=output.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, output)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    print(f"saved {recipe.name} model for pattern {pattern} (N={args.train_length}, seed {args.seed}) to {output}")
+    return EXIT_OK
+
+
+def _run_check_recipe(args: argparse.Namespace) -> int:
+    from seqcheck.recipe_check import check_recipe
+
+    json_path = _writable(args.json, "--json") if args.json else None
+    result = check_recipe(
+        args.recipe,
+        alphabet_size=args.alphabet_size,
+        min_period=args.min_period,
+        max_period=args.max_period,
+        train_length=args.train_length,
+        max_length=args.max_length,
+        seed=args.seed,
+        max_examples=args.max_examples,
+        verbose=_progress(),
+    )
+    print(result.render())
+    if json_path is not None:
+        write_atomically(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
+    return EXIT_OK if result.passed else EXIT_VIOLATION
 
 
 def main(argv: Sequence[str] | None = None) -> int:

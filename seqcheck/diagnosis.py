@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from seqcheck.invariants.base import InvariantResult
 from seqcheck.invariants.length_generalization import NAME as LENGTH_GENERALIZATION
-from seqcheck.invariants.periodic_consistency import NAME as PERIODIC_CONSISTENCY
 from seqcheck.invariants.phase_shift import NAME as PHASE_SHIFT
 from seqcheck.space import CheckSpace
 
@@ -14,23 +13,25 @@ def _by_name(results: list[InvariantResult]) -> dict[str, InvariantResult]:
 
 
 def start_anchored(results: list[InvariantResult], space: CheckSpace) -> str | None:
-    """The model counts from the window start.
+    """The model counts from the window start: it predicts ``s[phase + N]`` whatever the length.
 
-    Evidence: phase-shift invariance fails (label-free), prepending whole periods never changes a
-    prediction, and accuracy by length repeats with the period while falling below 1.0 somewhere.
+    Evidence, all required: a training length ``N`` at which every phase is right; label-free
+    phase-shift invariance fails; and from ``N`` on, for two more periods, accuracy by length
+    repeats with the period (``acc[L] == acc[L + p]``) while falling below 1.0 within the first
+    period after ``N``.  Whole periods prepended near ``N`` change nothing, moving the start does.
     """
     found = _by_name(results)
-    shift, periodic, lengths = found.get(PHASE_SHIFT), found.get(PERIODIC_CONSISTENCY), found.get(LENGTH_GENERALIZATION)
-    if shift is None or periodic is None or lengths is None or lengths.accuracy_by_length is None:
+    shift, lengths = found.get(PHASE_SHIFT), found.get(LENGTH_GENERALIZATION)
+    n, p = space.train_length, space.pattern.period
+    if n is None or shift is None or lengths is None or lengths.accuracy_by_length is None:
         return None
-    label_free = [f for f in shift.forms if f.form == "label-free"]
-    prepend = [f for f in periodic.forms if f.form == "prepend-a-period"]
-    if not label_free or label_free[0].passed or not prepend or not prepend[0].passed:
+    if next((f.passed for f in shift.forms if f.form == "label-free"), True):
         return None
     acc = lengths.accuracy_by_length
-    p = space.pattern.period
-    periodic_in_length = all(acc[length] == acc[length + p] for length in acc if length + p in acc)
-    if not periodic_in_length or min(acc.values()) == 1.0:
+    span = [length for length in range(n, n + 2 * p) if length in acc and length + p in acc]
+    if acc.get(n) != 1.0 or len(span) < 2 * p:
+        return None
+    if any(acc[length] != acc[length + p] for length in span) or min(acc[length] for length in range(n, n + p)) == 1.0:
         return None
     return (
         f"predictions follow the window length modulo {p}, not the input: the model counts from the window start."
