@@ -9,20 +9,20 @@ from seqcheck.report import Report
 class InvariantViolation(AssertionError):
     """An invariant does not hold; the message is the minimal counterexample and how to reproduce it."""
 
-    def __init__(self, result: InvariantResult, reproduce: str = ""):
+    def __init__(self, result: InvariantResult):
         self.result = result
         self.counterexample = result.counterexample
-        super().__init__(violation_message(result, reproduce))
+        super().__init__(violation_message(result))
 
 
-def violation_message(result: InvariantResult, reproduce: str = "") -> str:
+def violation_message(result: InvariantResult) -> str:
     cx = result.counterexample
     failing = ", ".join(f.form for f in result.forms if not f.passed)
     lines = [f"{result.name} violated ({failing})"]
     if cx is not None:
         lines += ["  " + line for line in cx.lines()]
-    if reproduce:
-        lines.append(f"reproduce: {reproduce}")
+    if result.reproduce:
+        lines.append(f"reproduce: {result.reproduce}")
     return "\n".join(lines)
 
 
@@ -31,6 +31,7 @@ def assert_holds(outcome: Report | InvariantResult, invariant: str | None = None
 
     With a report, ``invariant`` names the one invariant to assert; without it, every invariant.
     """
+    __tracebackhide__ = True
     if isinstance(outcome, InvariantResult):
         if not outcome.passed:
             raise InvariantViolation(outcome)
@@ -38,4 +39,4 @@ def assert_holds(outcome: Report | InvariantResult, invariant: str | None = None
     results = [outcome[invariant]] if invariant is not None else outcome.results
     for result in results:
         if not result.passed:
-            raise InvariantViolation(result, outcome.reproduce)
+            raise InvariantViolation(result)

@@ -85,6 +85,9 @@ def check(
             f"the sweep of lengths {space.min_length}..{space.max_length} exceeds exhaustive_budget={exhaustive_budget}:"
             " cases were sampled by Hypothesis only"
         )
+    reproduce = reproduce_line(model, space, seed, max_length is not None)
+    for result in results:
+        result.reproduce = reproduce
     return Report(
         model=getattr(subject, "name", "model"),
         model_description=subject.description,
@@ -92,6 +95,6 @@ def check(
         seed=seed,
         results=results,
         diagnosis=diagnose(results, space),
-        reproduce=reproduce_line(model, space, seed, max_length is not None),
+        reproduce=reproduce,
         notes=notes,
     )

@@ -7,6 +7,8 @@ delegate to the library (:class:`seqcheck.subject.Subject`, :mod:`seqcheck.refer
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from seqcheck.errors import SeqcheckError
@@ -65,7 +67,7 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
             raise pytest.UsageError(str(exc)) from None
         subjects = [
             Subject(
-                name=str(model), model=model, pattern=pattern, train_length=_option(config, "train-length"),
+                name=os.path.basename(model), model=model, pattern=pattern, train_length=_option(config, "train-length"),
                 max_length=_option(config, "max-length"), seed=seed, allow_unsafe=config.getoption("seqcheck_unsafe_load"),
             )
         ]
@@ -86,6 +88,7 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "seqcheck: a behaviour test of a trained sequence model (select with -m seqcheck)")
     config.stash[_RESULTS] = []
+    configured_subjects(config)  # bad options are a usage error before collection, not a collection error
 
 
 def pytest_report_header(config: pytest.Config) -> str:

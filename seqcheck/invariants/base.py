@@ -142,6 +142,7 @@ class InvariantResult:
     name: str
     forms: list[FormResult]
     accuracy_by_length: dict[int, float] | None = None
+    reproduce: str = ""
 
     @property
     def passed(self) -> bool:

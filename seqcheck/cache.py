@@ -1,0 +1,314 @@
+"""Trained models stored on disk, so that a recipe trains each model once.
+
+An entry is a folder ``<cache_dir>/<recipe>-<pattern>-N<train_length>-s<seed>-<hash12>/`` holding
+
+- ``model.keras``         -- the trained model (Keras v3 format);
+- ``model.keras.sha256``  -- its checksum, in ``sha256sum`` format;
+- ``key.json``            -- what the key was made of, for humans;
+- ``.lock``               -- the per-entry lock file (``fcntl.flock``).
+
+The key is the sha256 of a canonical JSON of the recipe name and its resolved settings, the
+pattern's symbols and alphabet size, the training length, the seed, the Keras and TensorFlow
+versions and :data:`seqcheck.recipes.RECIPE_VERSION`: change any of them and a new model is trained.
+
+Writes are atomic: a model is trained into a temporary file of the entry folder, its checksum is
+written next to it, and ``os.replace`` puts it in place. Processes asking for the same entry
+(pytest-xdist workers) take the entry's lock: one trains, the others wait and then use its file.
+An entry whose checksum does not match (truncated, damaged, half-written) is retrained, never
+returned; a leftover temporary file of a killed training is never returned and is removed by the
+next training of that entry.
+
+Importing this module does not import TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import numbers
+import os
+import re
+import secrets
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from seqcheck.errors import ModelError, invalid
+from seqcheck.patterns import Pattern
+
+try:  # POSIX; elsewhere entries are still written atomically, but concurrent trainings are not merged.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "MODEL_FILE",
+    "Trainer",
+    "default_cache_dir",
+    "cache_key",
+    "cache_key_data",
+    "entry_name",
+    "entry_dir",
+    "cached_model_path",
+    "load_cached_model",
+    "verify_entry",
+]
+
+CACHE_DIR_ENV = "SEQCHECK_CACHE_DIR"
+MODEL_FILE = "model.keras"
+CHECKSUM_SUFFIX = ".sha256"
+_TMP_PREFIX = "model.tmp-"
+
+#: ``trainer(path, *, recipe, pattern, train_length, seed, verbose, settings)`` writes a model file
+#: at ``path`` (which ends in ``.keras``). The default trains with :func:`seqcheck.recipes.train`
+#: and saves; tests pass a fast fake.
+Trainer = Callable[..., None]
+
+
+def default_cache_dir() -> Path:
+    """``$SEQCHECK_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/seqcheck``, else ``~/.cache/seqcheck``."""
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "seqcheck"
+
+
+def _version(*distributions: str) -> str:
+    for name in distributions:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "absent"
+
+
+def cache_key_data(
+    recipe: str, pattern: Pattern | str, *, train_length: int = 10, seed: int = 0,
+    settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the key of an entry is made of (a JSON-serialisable dict)."""
+    from seqcheck import recipes
+
+    rec = recipes.get_recipe(recipe)
+    pat = Pattern.parse(pattern)
+    return {
+        "recipe": rec.name,
+        "settings": rec.resolve_settings(settings),
+        "pattern": list(pat.symbols),
+        "alphabet_size": pat.alphabet_size,
+        "train_length": int(train_length),
+        "seed": int(seed),
+        "keras": _version("keras", "keras-nightly"),
+        "tensorflow": _version("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly", "tensorflow-intel"),
+        "recipe_version": recipes.RECIPE_VERSION,
+    }
+
+
+def _canonical(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def cache_key(recipe: str, pattern: Pattern | str, *, train_length: int = 10, seed: int = 0,
+              settings: Mapping[str, Any] | None = None) -> str:
+    """The sha256 (hex) of the canonical JSON of :func:`cache_key_data`."""
+    data = cache_key_data(recipe, pattern, train_length=train_length, seed=seed, settings=settings)
+    return hashlib.sha256(_canonical(data).encode("utf-8")).hexdigest()
+
+
+def entry_name(recipe: str, pattern: Pattern | str, *, train_length: int = 10, seed: int = 0,
+               settings: Mapping[str, Any] | None = None) -> str:
+    """The readable folder name of an entry, like ``fixed-window-11000-N10-s0-1a2b3c4d5e6f``."""
+    data = cache_key_data(recipe, pattern, train_length=train_length, seed=seed, settings=settings)
+    digest = hashlib.sha256(_canonical(data).encode("utf-8")).hexdigest()
+    pat = Pattern.parse(pattern)
+    slug = re.sub(r"[^0-9A-Za-z]+", "_", pat.text)
+    if len(slug) > 32:
+        slug = slug[:32] + "_"
+    recipe_slug = re.sub(r"[^0-9A-Za-z.-]+", "_", data["recipe"])
+    return f"{recipe_slug}-{slug}-N{data['train_length']}-s{data['seed']}-{digest[:12]}"
+
+
+def entry_dir(recipe: str, pattern: Pattern | str, *, train_length: int = 10, seed: int = 0,
+              cache_dir: str | os.PathLike[str] | None = None, settings: Mapping[str, Any] | None = None) -> Path:
+    """The folder of an entry (it may not exist yet)."""
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    return root / entry_name(recipe, pattern, train_length=train_length, seed=seed, settings=settings)
+
+
+# -- checksums -----------------------------------------------------------------------------------
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksum_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.name + CHECKSUM_SUFFIX)
+
+
+def verify_entry(model_path: str | os.PathLike[str]) -> bool:
+    """True when ``model_path`` exists and matches its checksum sidecar (a missing sidecar is a mismatch)."""
+    model_path = Path(model_path)
+    try:
+        recorded = _checksum_path(model_path).read_text(encoding="ascii").split()
+        return bool(recorded) and model_path.is_file() and _sha256_file(model_path) == recorded[0].lower()
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path, *, verbose: int = 0) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (released on exit, or when the process dies)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    with open(lock_path, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if verbose:
+                print(f"seqcheck: waiting for another process training {lock_path.parent.name}", file=sys.stderr, flush=True)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+# -- the default trainer -------------------------------------------------------------------------
+
+
+def train_and_save(path: Path, *, recipe: str, pattern: Pattern, train_length: int, seed: int, verbose: int,
+                   settings: Mapping[str, Any] | None) -> None:
+    """The default :data:`Trainer`: train with :func:`seqcheck.recipes.train` and save to ``path``."""
+    from seqcheck import recipes
+
+    model = recipes.train(recipe, pattern, train_length=train_length, seed=seed, verbose=verbose, settings=settings)
+    model.save(path)
+
+
+# -- the cache -----------------------------------------------------------------------------------
+
+
+def cached_model_path(
+    recipe: str,
+    pattern: Pattern | str,
+    *,
+    train_length: int = 10,
+    seed: int = 0,
+    cache_dir: str | os.PathLike[str] | None = None,
+    verbose: int = 0,
+    settings: Mapping[str, Any] | None = None,
+    trainer: Trainer | None = None,
+) -> Path:
+    """The path of the cached ``.keras`` file of ``recipe`` trained on ``pattern``; train it if absent.
+
+    The returned file has just been checked against its checksum. ``cache_dir`` defaults to
+    :func:`default_cache_dir`; ``settings`` overrides some recipe settings (and is part of the
+    key); ``trainer`` replaces the real training (see :data:`Trainer`).
+    """
+    from seqcheck import recipes
+
+    rec = recipes.get_recipe(recipe)
+    pat = Pattern.parse(pattern)
+    if isinstance(train_length, bool) or not isinstance(train_length, numbers.Integral) or train_length < 1:
+        raise invalid("train_length", train_length, "a positive integer", "give the window length N to train on")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise invalid("seed", seed, "a non-negative integer", "give a seed like 0")
+    train_length, seed = int(train_length), int(seed)
+    resolved = rec.resolve_settings(settings)
+    folder = entry_dir(rec.name, pat, train_length=train_length, seed=seed, cache_dir=cache_dir, settings=resolved)
+    model_path = folder / MODEL_FILE
+    if verify_entry(model_path):
+        return model_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder / ".lock", verbose=verbose):
+        # Someone may have trained it while we waited.
+        if verify_entry(model_path):
+            return model_path
+        # Damaged or half-written: nobody else writes here while we hold the lock.
+        for stale in [model_path, _checksum_path(model_path), *folder.glob(_TMP_PREFIX + "*")]:
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+        if verbose:
+            print(f"seqcheck: training {rec.name} on {pat.text} (N={train_length}, seed={seed}) into {folder}",
+                  file=sys.stderr, flush=True)
+        tmp = folder / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.keras"
+        try:
+            (trainer or train_and_save)(
+                tmp, recipe=rec.name, pattern=pat, train_length=train_length, seed=seed, verbose=verbose,
+                settings=dict(resolved),
+            )
+            if not tmp.is_file():
+                raise ModelError(f"trainer={trainer!r}: expected it to write a model file at {tmp}; it wrote nothing")
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            digest = _sha256_file(tmp)
+            _write_atomic(_checksum_path(model_path), f"{digest}  {MODEL_FILE}\n")
+            os.replace(tmp, model_path)
+            _fsync_dir(folder)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        key_data = cache_key_data(rec.name, pat, train_length=train_length, seed=seed, settings=resolved)
+        _write_atomic(folder / "key.json", json.dumps(key_data, sort_keys=True, indent=2) + "\n")
+        if not verify_entry(model_path):
+            raise ModelError(f"cache entry {folder}: the model file does not match its checksum right after writing; "
+                             "check the disk and remove the folder")
+    return model_path
+
+
+def load_cached_model(
+    recipe: str,
+    pattern: Pattern | str,
+    *,
+    train_length: int = 10,
+    seed: int = 0,
+    cache_dir: str | os.PathLike[str] | None = None,
+    verbose: int = 0,
+    settings: Mapping[str, Any] | None = None,
+    trainer: Trainer | None = None,
+):
+    """The cached model as a ``keras.Model`` (loaded uncompiled, in Keras's safe mode); train it if absent."""
+    path = cached_model_path(recipe, pattern, train_length=train_length, seed=seed, cache_dir=cache_dir,
+                             verbose=verbose, settings=settings, trainer=trainer)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
+        raise ModelError(f"model={str(path)!r}: expected a loadable .keras file; {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,84 @@
+"""The pytest plugin, through pytester: options, fixtures, marker, header, summary, xfails.
+
+Runs that load a Keras model go through ``runpytest_subprocess``: an in-process run forgets the
+modules it imported, and TensorFlow cannot be imported twice into one process.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+USER_TEST = """
+import numpy as np
+import pytest
+from seqcheck.assertions import assert_holds
+
+@pytest.mark.seqcheck
+def test_invariant_holds(seqcheck_result):
+    assert_holds(seqcheck_result)
+"""
+
+
+@pytest.fixture
+def project(pytester):
+    pytester.makepyfile(test_props=USER_TEST)
+    return pytester
+
+
+def test_header_names_the_seed_and_the_model(project, seed_model_path):
+    result = project.runpytest("--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "11000", "--seqcheck-seed", "7", "--co")
+    result.stdout.fnmatch_lines([f"seqcheck: seed 7, checking model {seed_model_path}, pattern 11000"])
+
+
+def test_violation_fails_with_the_counterexample_and_summary(project, seed_model_path):
+    result = project.runpytest_subprocess(
+        "--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "11000", "--seqcheck-train-length", "10"
+    )
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*InvariantViolation: phase-shift invariance violated (label-free, oracle)*",
+            "*window 1 0 0 0 1 1 0 0 0 1 1   (length 11, phase 1)  -> predicted 1*",
+            "*same end, start +1: length 10  -> predicted 0*; expected 0*",
+            "*reproduce: seqcheck check * --pattern 11000 --train-length 10 --seed 0*",
+            "*= seqcheck =*",
+            "*phase-shift invariance   FAIL*minimal: length 11, phase 1, expected 0, predicted 1 (label-free)*",
+        ]
+    )
+
+
+def test_options_can_be_set_in_ini(pytester, seed_model_path):
+    pytester.makepyfile(test_props=USER_TEST)
+    pytester.makeini(f"[pytest]\nseqcheck_model = {seed_model_path}\nseqcheck_pattern = 11000\nseqcheck_train_length = 10\n")
+    result = pytester.runpytest_subprocess("-m", "seqcheck")
+    result.assert_outcomes(passed=1, failed=3)
+
+
+def test_model_without_pattern_is_a_usage_error(project, seed_model_path):
+    result = project.runpytest("--seqcheck-model", str(seed_model_path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--seqcheck-model=* needs --seqcheck-pattern*"])
+
+
+def test_bad_pattern_is_a_usage_error(project, seed_model_path):
+    result = project.runpytest("--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "0000")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*pattern='0000': expected a period of at least 2*"])
+
+
+def test_plugin_can_be_disabled(project):
+    result = project.runpytest("-p", "no:seqcheck")
+    result.stdout.fnmatch_lines(["*fixture 'seqcheck_result' not found*"])
+
+
+def test_loading_the_plugin_does_not_import_tensorflow(pytester):
+    pytester.makepyfile(
+        test_no_tf="""
+        import sys
+        def test_no_framework():
+            assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
