@@ -20,23 +20,16 @@ DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
 
 
-def reproduce_line(model: object, space: CheckSpace, seed: int, max_length_given: bool) -> str:
-    """The one line that reproduces a check: a CLI command for a model file, else a Python call."""
-    pattern = space.pattern.text
+def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str, int | None]) -> str:
+    """The one line that reproduces a check: a CLI command for a model file, else a Python call.
+
+    ``given`` holds the options the user set (``train_length``, ``min_length``, ``max_length``).
+    """
+    options = {"pattern": space.pattern.text, **{k: v for k, v in given.items() if v is not None}, "seed": seed}
     if isinstance(model, (str, os.PathLike)):
-        line = f"seqcheck check {os.fspath(model)} --pattern {pattern}"
-        if space.train_length is not None:
-            line += f" --train-length {space.train_length}"
-        if max_length_given:
-            line += f" --max-length {space.max_length}"
-        return line + f" --seed {seed}"
-    args = [f"pattern={pattern!r}"]
-    if space.train_length is not None:
-        args.append(f"train_length={space.train_length}")
-    if max_length_given:
-        args.append(f"max_length={space.max_length}")
-    args.append(f"seed={seed}")
-    return f"seqcheck.check(model, {', '.join(args)})"
+        flags = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in options.items())
+        return f"seqcheck check {os.fspath(model)} {flags}"
+    return f"seqcheck.check(model, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
 
 
 def check(
@@ -45,6 +38,7 @@ def check(
     pattern: str | Sequence[int] | Pattern,
     train_length: int | None = None,
     max_length: int | None = None,
+    min_length: int | None = None,
     seed: int = 0,
     invariants: Iterable[Invariant] | None = None,
     alphabet_size: int | None = None,
@@ -58,8 +52,8 @@ def check(
 
     ``model`` is a ``keras.Model``, a path to a ``.keras`` file (loaded in Keras's safe mode unless
     ``allow_unsafe=True``), or a callable on numpy batches (fed integer tokens ``(B, L)`` unless
-    ``encoding`` says otherwise).  Windows range from the pattern's min context to ``max_length``
-    (default ``max(4 * train_length, 40)``).  Hypothesis searches each invariant with
+    ``encoding`` says otherwise).  Windows range from ``min_length`` (default and least: the
+    pattern's min context) to ``max_length`` (default ``max(4 * train_length, 40)``).  Hypothesis searches each invariant with
     ``max_examples`` examples seeded by ``seed``; spaces whose sweep feeds the model at most
     ``exhaustive_budget`` symbols are then swept, so that a pass covers every case and a
     counterexample is the minimum under the documented order (see :mod:`seqcheck.space`).
@@ -68,7 +62,7 @@ def check(
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise invalid(name, value, "a non-negative whole number", f"pass {name} as an integer")
     parsed = Pattern.parse(pattern, alphabet_size=alphabet_size)
-    space = CheckSpace.build(parsed, train_length=train_length, max_length=max_length)
+    space = CheckSpace.build(parsed, train_length=train_length, max_length=max_length, min_length=min_length)
     battery = list(DEFAULT_INVARIANTS if invariants is None else invariants)
     if not battery or not all(isinstance(inv, Invariant) for inv in battery):
         raise invalid("invariants", battery, "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
@@ -85,7 +79,8 @@ def check(
             f"the sweep of lengths {space.min_length}..{space.max_length} exceeds exhaustive_budget={exhaustive_budget}:"
             " cases were sampled by Hypothesis only"
         )
-    reproduce = reproduce_line(model, space, seed, max_length is not None)
+    given = {"train_length": train_length, "min_length": min_length, "max_length": max_length}
+    reproduce = reproduce_line(model, space, seed, given)
     for result in results:
         result.reproduce = reproduce
     return Report(

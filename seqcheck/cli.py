@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("model", metavar="MODEL", help="path to a .keras file")
     check.add_argument("--pattern", required=True, help="the repeating pattern, e.g. 11000 or 0,1,2,2")
     check.add_argument("--train-length", type=_positive("--train-length"), help="window length the model was trained on")
+    check.add_argument("--min-length", type=_positive("--min-length"), help="shortest window checked (default: the min context)")
     check.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
     check.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
     check.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
@@ -139,6 +140,7 @@ def _run_check(args: argparse.Namespace) -> int:
         pattern=args.pattern,
         train_length=args.train_length,
         max_length=args.max_length,
+        min_length=args.min_length,
         seed=args.seed,
         alphabet_size=args.alphabet_size,
         encoding=args.encoding,

@@ -11,3 +11,11 @@ def seed_model_path():
     from seqcheck.cache import cached_model_path
 
     return cached_model_path("fixed-window", "11000", train_length=10, seed=0)
+
+
+@pytest.fixture(scope="session")
+def fixed_model_path():
+    """The accepted fix: the same network trained on varied lengths and offsets (seed 0)."""
+    from seqcheck.cache import cached_model_path
+
+    return cached_model_path("varied-window", "11000", train_length=10, seed=0)

@@ -1,0 +1,102 @@
+"""The seed's phenomenon, reproduced by the project's own recipe and caught; the fix passes; the demo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import seqcheck
+from seqcheck import Pattern
+from seqcheck.cli import main
+
+PATTERN = Pattern.parse("11000")
+
+
+def accuracy_by_direct_calls(path, lengths):
+    """Accuracy per length computed without seqcheck's engine: Keras called on each length's windows."""
+    from seqcheck.models.keras import load_keras_model
+
+    model = load_keras_model(path)
+    out = {}
+    for length in lengths:
+        x = PATTERN.windows(length).astype("float32")[..., None]
+        predicted = (np.asarray(model(x, training=False))[:, 0] >= 0.5).astype(int)
+        out[length] = predicted
+    return out
+
+
+def test_seed_model_is_start_anchored_and_seqcheck_catches_it(seed_model_path):
+    report = seqcheck.check(seed_model_path, pattern="11000", train_length=10)
+    acc = report["length generalization"].accuracy_by_length
+    assert acc[10] == 1.0
+    assert any(acc[10 + i] < 1.0 for i in range(1, 15) if i % 5)
+
+    cx = report["length generalization"].counterexample
+    assert (cx.length, cx.phase, cx.expected, cx.predicted) == (11, 1, 0, 1)
+    # Cross-check: the minimum under the documented order, from a brute-force sweep of direct calls.
+    direct = accuracy_by_direct_calls(seed_model_path, range(3, 41))
+    wrong = [(n, ph) for n, pred in direct.items() for ph in range(5) if pred[ph] != PATTERN.target(ph, n)]
+    assert min(wrong, key=lambda w: (abs(w[0] - 10), w[0] < 10, w[1])) == (11, 1)
+    assert {n: float(np.mean(direct[n] == PATTERN.targets(n))) for n in direct} == acc
+
+    shift = report["phase-shift invariance"].counterexample
+    assert shift.form == "label-free" and (shift.length, shift.phase, shift.other.length) == (11, 1, 10)
+    assert any("counts from the window start" in d for d in report.diagnosis)
+
+
+def test_seed_model_keeps_whole_periods_from_its_training_length_to_24(seed_model_path):
+    """DESIGN.md: a start-anchored model passes the prepend-a-period form. The seed model does on
+    lengths 10..24; shorter windows and longer ones break its count (see reference.SEED)."""
+    near = seqcheck.check(seed_model_path, pattern="11000", train_length=10, min_length=10, max_length=24)
+    assert near["periodic consistency"].form("prepend-a-period").passed
+    assert near["periodic consistency"].form("prepend-a-period").exhaustive
+    assert not near["phase-shift invariance"].passed
+    far = seqcheck.check(seed_model_path, pattern="11000", train_length=10, max_length=40)
+    assert not far["periodic consistency"].form("prepend-a-period").passed
+
+
+def test_fixed_model_passes_every_invariant_to_four_training_lengths(fixed_model_path):
+    report = seqcheck.check(fixed_model_path, pattern="11000", train_length=10, max_length=40)
+    assert report.passed, report.render()
+    assert all(r.exhaustive for r in report.results if r.name != "batch invariance")
+
+
+def test_demo_catches_the_seed_and_passes_the_fix_from_the_cache(seed_model_path, fixed_model_path, monkeypatch, capsys):
+    import seqcheck.cache
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the demo trained a model although both are cached")
+
+    monkeypatch.setattr(seqcheck.cache, "train_and_save", no_training)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "  seed                      1.0  0.6  0.2  0.2  0.6  1.0  0.6" in out
+    assert "  phase-shift invariance      FAIL    pass" in out
+    assert "window 1 0 0 0 1 1 0 0 0 1 1   (length 11, phase 1)  -> predicted 1" in out
+    assert "verdict: seqcheck caught the seed model's violations and found none in the fixed model (lengths 3..40)." in out
+
+
+def test_train_command_saves_a_loadable_model_and_never_overwrites(tmp_path, capsys):
+    output = tmp_path / "fix.keras"
+    assert main(["train", "varied-window", "--pattern", "11000", "--output", str(output)]) == 0
+    assert "saved varied-window model for pattern 11000" in capsys.readouterr().out
+    report = seqcheck.check(output, pattern="11000", train_length=10)
+    assert report.passed
+    before = output.read_bytes()
+    assert main(["train", "varied-window", "--pattern", "11000", "--output", str(output)]) == 2
+    assert "pass --force to overwrite it" in capsys.readouterr().err
+    assert output.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["train", "sliding", "--pattern", "11000", "-o", "{tmp}/m.keras"], "sliding"),
+        (["train", "fixed-window", "--pattern", "11000", "-o", "{tmp}/m.h5"], "a path ending in .keras"),
+        (["train", "fixed-window", "--pattern", "11000", "-o", "{tmp}/nope/m.keras"], "create"),
+    ],
+)
+def test_train_bad_input(args, fragment, tmp_path, capsys):
+    assert main([a.format(tmp=tmp_path) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1
