@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the seed's model against its fix, on the built-in reference models")
     demo.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
     demo.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default 4N)")
+    demo.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
     demo.set_defaults(run=_run_demo)
 
     train = commands.add_parser("train", help="train a recipe on a pattern and save the .keras file")
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--max-examples", type=_positive("--max-examples"), default=8, help="patterns Hypothesis may draw (default 8)")
     recipe.add_argument("--seed", type=_non_negative("--seed"), default=0, help="seed of training and search (default 0)")
     recipe.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
+    recipe.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
     recipe.set_defaults(run=_run_check_recipe)
     return parser
 
@@ -161,7 +163,7 @@ def _progress() -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from seqcheck.demo import render_demo, run_demo
 
-    outcome = run_demo(seed=args.seed, max_length=args.max_length, verbose=_progress())
+    outcome = run_demo(seed=args.seed, max_length=args.max_length, cache_dir=args.cache_dir, verbose=_progress())
     print(render_demo(outcome))
     return EXIT_OK if outcome.succeeded else EXIT_VIOLATION
 
@@ -201,6 +203,7 @@ def _run_check_recipe(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         seed=args.seed,
         max_examples=args.max_examples,
+        cache_dir=args.cache_dir,
         verbose=_progress(),
     )
     print(result.render())

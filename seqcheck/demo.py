@@ -28,8 +28,12 @@ class DemoOutcome:
         return not self.seed.passed and self.fixed.passed
 
 
-def run_demo(*, seed: int = 0, max_length: int | None = None, verbose: int = 0) -> DemoOutcome:
-    reports = [check(ref.path(verbose=verbose), pattern=ref.pattern, train_length=ref.train_length, max_length=max_length, seed=seed) for ref in (SEED, FIXED)]
+def run_demo(*, seed: int = 0, max_length: int | None = None, cache_dir: str | None = None, verbose: int = 0) -> DemoOutcome:
+    """Check both reference models (trained through the cache in ``cache_dir`` when missing)."""
+    reports = [
+        check(ref.path(cache_dir=cache_dir, verbose=verbose), pattern=ref.pattern, train_length=ref.train_length, max_length=max_length, seed=seed)
+        for ref in (SEED, FIXED)
+    ]
     return DemoOutcome(*reports)
 
 

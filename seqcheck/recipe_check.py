@@ -87,14 +87,18 @@ class RecipeReport:
         }
 
 
-def _trainer(recipe: str | Callable[[Pattern], Any], train_length: int, seed: int, verbose: int) -> tuple[str, Callable[[Pattern], Any]]:
+def _trainer(
+    recipe: str | Callable[[Pattern], Any], train_length: int, seed: int, cache_dir: str | None, verbose: int
+) -> tuple[str, Callable[[Pattern], Any]]:
     if callable(recipe):
         return getattr(recipe, "__name__", "recipe"), recipe
     from seqcheck.cache import cached_model_path
     from seqcheck.recipes import get_recipe
 
     name = get_recipe(recipe).name
-    return name, lambda pattern: cached_model_path(name, pattern, train_length=train_length, seed=seed, verbose=verbose)
+    return name, lambda pattern: cached_model_path(
+        name, pattern, train_length=train_length, seed=seed, cache_dir=cache_dir, verbose=verbose
+    )
 
 
 def check_recipe(
@@ -109,12 +113,13 @@ def check_recipe(
     max_examples: int = 8,
     confirm_limit: int = DEFAULT_CONFIRM_LIMIT,
     invariants: Iterable[Invariant] | None = None,
+    cache_dir: str | None = None,
     verbose: int = 0,
 ) -> RecipeReport:
     """Find the smallest pattern on which ``recipe``'s trained model breaks an invariant.
 
     ``recipe`` is a built-in recipe name (``"fixed-window"``, ``"varied-window"``; models are
-    trained once and kept in the model cache) or a function ``pattern -> model`` (anything
+    trained once and kept in the model cache, ``cache_dir`` or the default) or a function ``pattern -> model`` (anything
     :func:`seqcheck.check` accepts).  Hypothesis draws up to ``max_examples`` patterns over
     ``{0..alphabet_size-1}`` with periods ``min_period..max_period``.
     """
@@ -122,7 +127,7 @@ def check_recipe(
         raise invalid("max_examples", max_examples, "a positive whole number", "pass e.g. max_examples=8")
     battery = None if invariants is None else list(invariants)
     drawn = strategies.patterns(alphabet_size=alphabet_size, min_period=min_period, max_period=max_period)
-    name, train = _trainer(recipe, train_length, seed, verbose)
+    name, train = _trainer(recipe, train_length, seed, cache_dir, verbose)
     result = RecipeReport(recipe=name, train_length=train_length, seed=seed)
 
     def breaks(pattern: Pattern) -> bool:

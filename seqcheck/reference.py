@@ -27,11 +27,13 @@ class ReferenceModel:
     known_violations: frozenset[str]
     summary: str
 
-    def path(self, *, verbose: int = 0) -> Path:
+    def path(self, *, cache_dir: str | None = None, verbose: int = 0) -> Path:
         """The cached ``.keras`` file, trained first if the cache lacks it."""
         from seqcheck.cache import cached_model_path
 
-        return cached_model_path(self.recipe, self.pattern, train_length=self.train_length, seed=self.seed, verbose=verbose)
+        return cached_model_path(
+            self.recipe, self.pattern, train_length=self.train_length, seed=self.seed, cache_dir=cache_dir, verbose=verbose
+        )
 
 
 SEED = ReferenceModel(

@@ -82,3 +82,10 @@ def test_loading_the_plugin_does_not_import_tensorflow(pytester):
         """
     )
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_reference_models_with_xdist(pytester, seed_model_path, fixed_model_path):
+    """No options: the built-in models, the seed's known violations strict xfails; under -n 2 too."""
+    pytester.makepyfile(test_props=USER_TEST)
+    result = pytester.runpytest_subprocess("-n", "2")
+    result.assert_outcomes(passed=5, xfailed=3)

@@ -68,7 +68,7 @@ def test_demo_catches_the_seed_and_passes_the_fix_from_the_cache(seed_model_path
         raise AssertionError("the demo trained a model although both are cached")
 
     monkeypatch.setattr(seqcheck.cache, "train_and_save", no_training)
-    assert main(["demo"]) == 0
+    assert main(["demo", "--cache-dir", str(seed_model_path.parents[1])]) == 0
     out = capsys.readouterr().out
     assert "  seed                      1.0  0.6  0.2  0.2  0.6  1.0  0.6" in out
     assert "  phase-shift invariance      FAIL    pass" in out
