@@ -7,6 +7,7 @@ cannot be loaded (one line on stderr, no traceback); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -88,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
     check.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
     check.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
+    check.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report: one test case per invariant")
+    check.add_argument("--markdown", metavar="PATH", help="write a Markdown summary (for a CI job summary)")
+    check.add_argument("--plot", metavar="PATH", help="write the accuracy heatmap (length x phase) as a PNG; needs matplotlib")
     check.add_argument("--alphabet-size", type=_positive("--alphabet-size"), help="symbols the model predicts (default: from the pattern)")
     check.add_argument("--encoding", choices=("scalar", "onehot", "tokens"), help="override the detected input layout")
     check.add_argument("--max-examples", type=_positive("--max-examples"), default=100, help="Hypothesis examples per form")
@@ -136,7 +140,13 @@ def _version() -> str:
 def _run_check(args: argparse.Namespace) -> int:
     from seqcheck.checking import check
 
-    json_path = _writable(args.json, "--json") if args.json else None
+    outputs = {
+        option: _writable(path, option)
+        for option, path in (("--json", args.json), ("--junit-xml", args.junit_xml), ("--markdown", args.markdown), ("--plot", args.plot))
+        if path
+    }
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
     report = check(
         args.model,
         pattern=args.pattern,
@@ -150,9 +160,31 @@ def _run_check(args: argparse.Namespace) -> int:
         allow_unsafe=args.unsafe_load,
     )
     print(report.render())
-    if json_path is not None:
-        write_atomically(json_path, report.to_json() + "\n")
+    _write_outputs(report, outputs)
     return EXIT_OK if report.passed else EXIT_VIOLATION
+
+
+def _write_outputs(report, outputs: dict[str, Path]) -> None:
+    from seqcheck.report_formats import to_junit_xml, to_markdown
+
+    writers = {"--json": lambda: report.to_json() + "\n", "--junit-xml": lambda: to_junit_xml(report), "--markdown": lambda: to_markdown(report)}
+    for option, path in outputs.items():
+        if option in writers:
+            write_atomically(path, writers[option]())
+    if "--plot" in outputs:
+        from seqcheck.heatmap import plot_heatmap
+
+        correct = report["length generalization"].correct_by_length
+        if not correct:
+            raise invalid("--plot", str(outputs["--plot"]), "lengths within the sweep budget (accuracy by length and phase)",
+                          "lower --max-length to draw the heatmap")
+        fd, tmp = tempfile.mkstemp(prefix=f".{outputs['--plot'].name}.", suffix=".png", dir=outputs["--plot"].parent)
+        os.close(fd)
+        try:
+            plot_heatmap(correct, tmp, title=f"{Path(report.model).name}, pattern {report.space.pattern}: right (green) / wrong (red)")
+            os.replace(tmp, outputs["--plot"])
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _progress() -> int:

@@ -39,7 +39,54 @@ def start_anchored(results: list[InvariantResult], space: CheckSpace) -> str | N
     )
 
 
-DIAGNOSES = (start_anchored,)
+def _split(acc: dict[int, float]) -> tuple[list[int], list[int]]:
+    lengths = sorted(acc)
+    return lengths, [length for length in lengths if acc[length] < 1.0]
+
+
+def short_context(results: list[InvariantResult], space: CheckSpace) -> str | None:
+    """The model needs more context than the pattern does.
+
+    Evidence: some window is wrong at every length from the shortest checked up to ``S``, and
+    every window longer than ``S`` is right.
+    """
+    lengths = _by_name(results).get(LENGTH_GENERALIZATION)
+    if lengths is None or lengths.accuracy_by_length is None:
+        return None
+    ordered, failing = _split(lengths.accuracy_by_length)
+    if not failing or failing != ordered[: len(failing)] or len(failing) == len(ordered):
+        return None
+    longest = failing[-1]
+    return (
+        f"wrong only at the shortest lengths ({ordered[0]}..{longest}), right at every longer one: the model needs"
+        f" {longest + 1} symbols of context where the pattern needs {space.pattern.min_context}."
+        f" Train on shorter windows too, or check from --min-length {longest + 1} if that is by design."
+    )
+
+
+def long_length_breakdown(results: list[InvariantResult], space: CheckSpace) -> str | None:
+    """The model breaks down beyond some length.
+
+    Evidence: every window up to length ``B`` is right, some window is wrong at every length beyond
+    ``B``, and ``B`` reaches past the training length by more than a period (so that it is not the
+    start-anchored pattern).
+    """
+    lengths = _by_name(results).get(LENGTH_GENERALIZATION)
+    if lengths is None or lengths.accuracy_by_length is None:
+        return None
+    ordered, failing = _split(lengths.accuracy_by_length)
+    if not failing or failing != ordered[len(ordered) - len(failing) :] or len(failing) == len(ordered):
+        return None
+    last_right = failing[0] - 1
+    if space.train_length is not None and last_right < space.train_length + space.pattern.period:
+        return None
+    return (
+        f"right at every length up to {last_right}, wrong at every length beyond it: a long-length breakdown."
+        f" Train on longer windows, or state {last_right} as the model's limit (--max-length {last_right})."
+    )
+
+
+DIAGNOSES = (start_anchored, short_context, long_length_breakdown)
 
 
 def diagnose(results: list[InvariantResult], space: CheckSpace) -> list[str]:

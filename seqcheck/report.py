@@ -12,6 +12,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from seqcheck.heatmap import text_heatmap
 from seqcheck.invariants.base import InvariantResult
 from seqcheck.space import CheckSpace
 
@@ -99,6 +100,8 @@ class Report:
                 wrapped = textwrap.wrap(accuracy_text(result.accuracy_by_length), width=92)
                 lines.append(f"{INDENT}accuracy by length: {wrapped[0]}" if wrapped else f"{INDENT}accuracy by length: -")
                 lines += [INDENT + " " * len("accuracy by length: ") + rest for rest in wrapped[1:]]
+            if result.correct_by_length is not None and not result.passed:
+                lines += text_heatmap(result.correct_by_length, indent=INDENT)
         for text in self.diagnosis:
             lines.append(f"diagnosis: {text}")
         if self.reproduce:

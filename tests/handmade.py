@@ -101,3 +101,15 @@ class BatchDependent(ExactRule):
     def __call__(self, batch):
         probs = super().__call__(batch)
         return np.clip(probs + 1e-3 * (len(batch) - 1), 0.0, 1.0)
+
+
+class NeedsLongContext(_Rule):
+    """Exact on windows of at least ``needs`` symbols, wrong on shorter ones."""
+
+    def __init__(self, pattern: str, needs: int):
+        super().__init__(pattern)
+        self.needs = needs
+
+    def predict(self, batch):
+        right = self.symbols(self.end_phase(batch))
+        return right if batch.shape[1] >= self.needs else 1 - right

@@ -142,6 +142,8 @@ class InvariantResult:
     name: str
     forms: list[FormResult]
     accuracy_by_length: dict[int, float] | None = None
+    #: For each length, whether each phase's window predicts its target (oracle invariants only).
+    correct_by_length: dict[int, tuple[bool, ...]] | None = None
     reproduce: str = ""
 
     @property
@@ -175,6 +177,9 @@ class InvariantResult:
             "accuracy_by_length": None
             if self.accuracy_by_length is None
             else {str(k): v for k, v in self.accuracy_by_length.items()},
+            "correct_by_length": None
+            if self.correct_by_length is None
+            else {str(k): [int(c) for c in v] for k, v in self.correct_by_length.items()},
         }
 
 

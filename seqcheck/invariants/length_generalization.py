@@ -61,6 +61,10 @@ class LengthGeneralization(Invariant):
         space = ctx.space
         if space.sweep_symbols() <= ctx.exhaustive_budget:
             result.accuracy_by_length = ctx.evaluator.accuracy_by_length(space.lengths)
+            result.correct_by_length = {
+                length: tuple(bool(c) for c in ctx.evaluator.predicted(length) == ctx.pattern.targets(length))
+                for length in space.lengths
+            }
         return result
 
 

@@ -1,0 +1,82 @@
+"""A report in the formats CI systems read: JUnit XML (one test case per invariant) and Markdown.
+
+JUnit: ``<testsuite name="seqcheck">`` holds one ``<testcase>`` per invariant; a violated one has
+a ``<failure>`` whose message is the first line of the violation and whose text is the readable
+counterexample with its reproduce line.  Markdown: a summary fit for a CI job summary (GitHub's
+``$GITHUB_STEP_SUMMARY``, GitLab's report artifacts).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from seqcheck.assertions import violation_message
+from seqcheck.report import Report, accuracy_text
+
+
+def to_junit_xml(report: Report) -> str:
+    suites = ET.Element("testsuites")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="seqcheck",
+        tests=str(len(report.results)),
+        failures=str(len(report.failures)),
+        errors="0",
+        skipped="0",
+    )
+    properties = ET.SubElement(suite, "properties")
+    space = report.space
+    for name, value in (
+        ("model", report.model),
+        ("pattern", space.pattern.text),
+        ("train_length", space.train_length),
+        ("lengths", f"{space.min_length}..{space.max_length}"),
+        ("seed", report.seed),
+        ("reproduce", report.reproduce),
+    ):
+        ET.SubElement(properties, "property", name=name, value="" if value is None else str(value))
+    for result in report.results:
+        case = ET.SubElement(suite, "testcase", classname=f"seqcheck.{Path(report.model).name}", name=result.name)
+        if not result.passed:
+            message = violation_message(result)
+            failure = ET.SubElement(case, "failure", message=message.splitlines()[0], type="InvariantViolation")
+            failure.text = message
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(report: Report) -> str:
+    space = report.space
+    status = "pass" if report.passed else "FAIL"
+    lines = [
+        f"## seqcheck: `{report.model}` -- {status}",
+        "",
+        f"{report.model_description}; {space.describe()}; seed {report.seed}",
+        "",
+        "| invariant | result | windows | minimal counterexample |",
+        "|---|---|---:|---|",
+    ]
+    for result in report.results:
+        cx = result.counterexample
+        where = "" if cx is None else (
+            f"length {cx.length}, phase {cx.phase}: predicted {cx.predicted}, expected {cx.expected} ({cx.form})"
+        )
+        mark = "pass" if result.passed else "**FAIL**"
+        lines.append(f"| {result.name} | {mark} | {result.windows} | {_cell(where)} |")
+    for result in report.results:
+        if result.accuracy_by_length:
+            lines += ["", f"Accuracy by length: `{accuracy_text(result.accuracy_by_length)}`"]
+    if report.failures:
+        lines += ["", "<details><summary>Counterexamples</summary>", "", "```"]
+        for result in report.failures:
+            lines += [violation_message(result), ""]
+        lines += ["```", "", "</details>"]
+    lines += [f"\n**Diagnosis:** {text}" for text in report.diagnosis]
+    lines += ["", f"Reproduce: `{report.reproduce}`", ""]
+    return "\n".join(lines)
