@@ -5,6 +5,7 @@ when a model of it is checked or loaded.
 """
 
 from seqcheck import strategies
+from seqcheck.assertions import InvariantViolation, assert_holds
 from seqcheck.checking import check
 from seqcheck.errors import InvalidArgument, ModelError, SeqcheckError
 from seqcheck.invariants import (
@@ -25,6 +26,7 @@ from seqcheck.models import ModelUnderTest, as_model
 from seqcheck.patterns import Pattern
 from seqcheck.report import Report
 from seqcheck.space import CheckSpace
+from seqcheck.subject import Subject, battery
 
 __version__ = "0.1.0"
 
@@ -35,6 +37,7 @@ __all__ = [
     "Counterexample",
     "Invariant",
     "InvariantResult",
+    "InvariantViolation",
     "InvalidArgument",
     "LengthGeneralization",
     "ModelError",
@@ -44,9 +47,12 @@ __all__ = [
     "PhaseShiftInvariance",
     "Report",
     "SeqcheckError",
+    "Subject",
     "__version__",
     "as_model",
+    "assert_holds",
     "batch_invariance",
+    "battery",
     "check",
     "length_generalization",
     "periodic_consistency",

@@ -1,4 +1,4 @@
-"""The pytest plugin: options, fixtures, marker, header and summary for behaviour tests.
+"""The pytest plugin: options, fixtures, marker, header, summary and report for behaviour tests.
 
 Loaded through the ``pytest11`` entry point (disable it with ``-p no:seqcheck``).  It imports no
 framework: models are loaded by the first test that needs one.  The hooks only read options and
@@ -7,14 +7,16 @@ delegate to the library (:class:`seqcheck.subject.Subject`, :mod:`seqcheck.refer
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from seqcheck.errors import SeqcheckError
-from seqcheck.invariants import DEFAULT_INVARIANTS
 from seqcheck.patterns import Pattern
-from seqcheck.subject import Subject
+from seqcheck.subject import Subject, battery_params
 
 #: (option suffix, type, help); each is ``--seqcheck-<suffix>`` and ini ``seqcheck_<suffix>``.
 OPTIONS = (
@@ -23,10 +25,12 @@ OPTIONS = (
     ("train-length", int, "window length the model was trained on"),
     ("max-length", int, "longest window checked (default max(4N, 40))"),
     ("seed", int, "seed of Hypothesis's search (default 0)"),
+    ("report", str, "write every checked model's results to this JSON file"),
 )
 
 _SUBJECTS = pytest.StashKey[list]()
-_RESULTS = pytest.StashKey[list]()
+_ROWS = pytest.StashKey[list]()
+PROPERTY = "seqcheck"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,16 +44,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _option(config: pytest.Config, suffix: str):
+def _option(config: pytest.Config, suffix: str) -> Any:
     key = f"seqcheck_{suffix.replace('-', '_')}"
     value = config.getoption(key) or config.getini(key)
     if value in (None, ""):
         return None
     kind = next(k for s, k, _ in OPTIONS if s == suffix)
     try:
-        return kind(value)
+        value = kind(value)
     except ValueError:
         raise pytest.UsageError(f"--seqcheck-{suffix}={value!r}: expected a whole number; pass e.g. --seqcheck-{suffix} 10") from None
+    if kind is int and value < 0:
+        raise pytest.UsageError(f"--seqcheck-{suffix}={value}: expected 0 or more; pass e.g. --seqcheck-{suffix} 10")
+    return value
 
 
 def configured_subjects(config: pytest.Config) -> list[Subject]:
@@ -85,9 +92,21 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
     return subjects
 
 
+def _share_cores_with_other_workers() -> None:
+    """Under pytest-xdist, keep each worker's TensorFlow to its share of the cores (unless set)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers <= 1:
+        return
+    share = str(max(1, (os.cpu_count() or 1) // workers))
+    for variable, value in (("TF_NUM_INTRAOP_THREADS", share), ("TF_NUM_INTEROP_THREADS", "1"), ("OMP_NUM_THREADS", share)):
+        os.environ.setdefault(variable, value)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "seqcheck: a behaviour test of a trained sequence model (select with -m seqcheck)")
-    config.stash[_RESULTS] = []
+    config.stash[_ROWS] = []
+    config.pluginmanager.register(_Recorder(config), "seqcheck-recorder")
+    _share_cores_with_other_workers()
     configured_subjects(config)  # bad options are a usage error before collection, not a collection error
 
 
@@ -99,25 +118,35 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``seqcheck_subject`` (and ``seqcheck_invariant``) over the configured models.
+    """Parametrize ``seqcheck_subject`` (and ``seqcheck_invariant``) over the configured models,
+    unless the test declares its own (``@seqcheck.battery(...)``).
 
     A reference model's known violation becomes a strict xfail: the suite fails if seqcheck ever
     stops catching it.
     """
     if "seqcheck_subject" not in metafunc.fixturenames:
         return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", ())
+        if "seqcheck_subject" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
     subjects = configured_subjects(metafunc.config)
     if "seqcheck_invariant" not in metafunc.fixturenames:
         metafunc.parametrize("seqcheck_subject", subjects, ids=[s.name for s in subjects], scope="session")
         return
-    params = []
-    for subject in subjects:
-        for invariant in DEFAULT_INVARIANTS:
-            marks = []
-            if invariant.name in subject.known_violations:
-                marks.append(pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"{subject.name} is known to violate {invariant.name}"))
-            params.append(pytest.param(subject, invariant, marks=marks, id=f"{subject.name}-{invariant.name.replace(' ', '-')}"))
-    metafunc.parametrize(("seqcheck_subject", "seqcheck_invariant"), params)
+    metafunc.parametrize(("seqcheck_subject", "seqcheck_invariant"), battery_params(subjects))
+
+
+@pytest.fixture
+def seqcheck_model(seqcheck_subject: Subject) -> Any:
+    """The model under test, as :func:`seqcheck.check` takes it (a path, a model or a callable)."""
+    return seqcheck_subject.model() if seqcheck_subject.lazy else seqcheck_subject.model
+
+
+@pytest.fixture
+def seqcheck_pattern(seqcheck_subject: Subject) -> Pattern:
+    """The pattern the model under test was trained on."""
+    return Pattern.parse(seqcheck_subject.pattern)
 
 
 @pytest.fixture
@@ -136,25 +165,62 @@ def seqcheck_check(request: pytest.FixtureRequest):
 
 @pytest.fixture
 def seqcheck_result(request: pytest.FixtureRequest, seqcheck_subject: Subject, seqcheck_invariant):
-    """The subject's result for the invariant, recorded for the terminal summary."""
+    """The subject's result for the invariant; recorded for the terminal summary and ``--seqcheck-report``."""
     result = seqcheck_subject.result(seqcheck_invariant)
-    request.config.stash[_RESULTS].append((seqcheck_subject, result))
+    row = {
+        "model": seqcheck_subject.name,
+        "pattern": seqcheck_subject.pattern,
+        "train_length": seqcheck_subject.train_length,
+        "known_violation": result.name in seqcheck_subject.known_violations,
+        "result": result.to_dict(),
+        "reproduce": result.reproduce,
+    }
+    request.node.user_properties.append((PROPERTY, row))  # travels from pytest-xdist workers too
     return result
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    rows = config.stash.get(_RESULTS, [])
-    if not rows:
-        return
-    terminalreporter.section("seqcheck")
-    seen = set()
-    for subject, result in rows:
-        if (subject.name, result.name) in seen:
-            continue
-        seen.add((subject.name, result.name))
-        status = "pass" if result.passed else ("FAIL (known)" if result.name in subject.known_violations else "FAIL")
-        line = f"{subject.name:<8} {result.name:<24} {status:<13} {result.windows:>6} windows"
-        cx = result.counterexample
-        if cx is not None:
-            line += f"   minimal: length {cx.length}, phase {cx.phase}, expected {cx.expected}, predicted {cx.predicted} ({cx.form})"
-        terminalreporter.write_line(line)
+class _Recorder:
+    """Collects the rows the ``seqcheck_result`` fixture attached to test reports (from any worker)."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.config.stash[_ROWS] += [value for name, value in report.user_properties if name == PROPERTY]
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        rows = _unique(self.config.stash[_ROWS])
+        if not rows:
+            return
+        terminalreporter.section("seqcheck")
+        for row in rows:
+            result = row["result"]
+            status = "pass" if result["passed"] else ("FAIL (known)" if row["known_violation"] else "FAIL")
+            line = f"{row['model']:<8} {result['name']:<24} {status:<13} {result['windows']:>6} windows"
+            cx = result["counterexample"]
+            if cx is not None:
+                line += (
+                    f"   minimal: length {cx['length']}, phase {cx['phase']}, expected {cx['expected']},"
+                    f" predicted {cx['predicted']} ({cx['form']})"
+                )
+            terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self) -> None:
+        path = _option(self.config, "report")
+        if path is None or hasattr(self.config, "workerinput"):
+            return
+        from seqcheck.cli import write_atomically
+
+        data = {"version": 1, "seed": _option(self.config, "seed") or 0, "results": _unique(self.config.stash[_ROWS])}
+        write_atomically(Path(path), json.dumps(data, indent=2) + "\n")
+
+
+def _unique(rows: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for row in rows:
+        key = (row["model"], row["result"]["name"])
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
+    return out

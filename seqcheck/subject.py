@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from seqcheck.assertions import assert_holds
 from seqcheck.checking import check
+from seqcheck.invariants import DEFAULT_INVARIANTS
 from seqcheck.invariants.base import Invariant, InvariantResult
 from seqcheck.report import Report
 
@@ -54,3 +55,35 @@ class Subject:
         """Raise :class:`~seqcheck.assertions.InvariantViolation` with the counterexample if it fails."""
         name = None if invariant is None else invariant if isinstance(invariant, str) else invariant.name
         assert_holds(self.report(), name)
+
+
+def battery_params(subjects: Iterable[Subject], invariants: Sequence[Invariant] = DEFAULT_INVARIANTS) -> list:
+    """``pytest.param(subject, invariant)`` for every pair; a known violation is a strict xfail."""
+    import pytest
+
+    params = []
+    for subject in subjects:
+        for invariant in invariants:
+            marks = []
+            if invariant.name in subject.known_violations:
+                reason = f"{subject.name} is known to violate {invariant.name}"
+                marks.append(pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
+            params.append(pytest.param(subject, invariant, marks=marks, id=f"{subject.name}-{invariant.name.replace(' ', '-')}"))
+    return params
+
+
+def battery(*subjects: Subject, invariants: Sequence[Invariant] = DEFAULT_INVARIANTS):
+    """Declare models under test once and run the whole battery on each, one test per invariant::
+
+        MY_MODEL = seqcheck.Subject("next-bit", "models/next_bit.keras", pattern="11000", train_length=10)
+
+        @seqcheck.battery(MY_MODEL)
+        def test_next_bit_model(seqcheck_result):
+            seqcheck.assert_holds(seqcheck_result)
+
+    A ``pytest.mark.parametrize`` over the fixtures ``seqcheck_subject`` and ``seqcheck_invariant``
+    (which the plugin's ``seqcheck_result`` fixture turns into the invariant's result).
+    """
+    import pytest
+
+    return pytest.mark.parametrize(("seqcheck_subject", "seqcheck_invariant"), battery_params(subjects, invariants))

@@ -6,6 +6,8 @@ modules it imported, and TensorFlow cannot be imported twice into one process.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -84,8 +86,51 @@ def test_loading_the_plugin_does_not_import_tensorflow(pytester):
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
-def test_reference_models_with_xdist(pytester, seed_model_path, fixed_model_path):
-    """No options: the built-in models, the seed's known violations strict xfails; under -n 2 too."""
-    pytester.makepyfile(test_props=USER_TEST)
-    result = pytester.runpytest_subprocess("-n", "2")
-    result.assert_outcomes(passed=5, xfailed=3)
+def test_reference_models_with_xdist_summary_and_report(pytester, seed_model_path, fixed_model_path):
+    """No options: the built-in models, the seed's known violations strict xfails; under -n 2 the
+    workers' results reach the summary and the JSON report, and TensorFlow gets its share of cores."""
+    pytester.makepyfile(
+        test_props=USER_TEST,
+        test_threads="""
+        import os
+        def test_tensorflow_keeps_to_its_share_of_cores():
+            assert os.environ["TF_NUM_INTRAOP_THREADS"] == str(max(1, (os.cpu_count() or 1) // 2))
+            assert os.environ["TF_NUM_INTEROP_THREADS"] == "1"
+        """,
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--seqcheck-report", "seqcheck.json")
+    result.assert_outcomes(passed=6, xfailed=3)
+    result.stdout.fnmatch_lines(["*= seqcheck =*", "seed     length generalization    FAIL (known)*minimal: length 11, phase 1*"])
+    data = json.loads((pytester.path / "seqcheck.json").read_text())
+    assert {(row["model"], row["result"]["name"]) for row in data["results"]} == {
+        (model, name) for model in ("seed", "fixed")
+        for name in ("phase-shift invariance", "length generalization", "periodic consistency", "batch invariance")
+    }
+    seed_lengths = next(r for r in data["results"] if r["model"] == "seed" and r["result"]["name"] == "length generalization")
+    assert seed_lengths["known_violation"] and seed_lengths["result"]["counterexample"]["length"] == 11
+
+
+def test_battery_declares_a_model_once_and_junitxml_carries_the_counterexample(pytester, seed_model_path):
+    pytester.makepyfile(
+        test_mine=f"""
+        import seqcheck
+        from seqcheck.assertions import assert_holds
+
+        SEED = seqcheck.Subject("seed", {str(seed_model_path)!r}, pattern="11000", train_length=10)
+
+        @seqcheck.battery(SEED)
+        def test_seed(seqcheck_result):
+            assert_holds(seqcheck_result)
+
+        @seqcheck.battery(SEED, invariants=[seqcheck.length_generalization])
+        def test_fixtures(seqcheck_model, seqcheck_pattern, seqcheck_invariant, seqcheck_check):
+            assert seqcheck_pattern == seqcheck.Pattern.parse("11000")
+            report = seqcheck_check(seqcheck_model, pattern=seqcheck_pattern, train_length=10, invariants=[seqcheck_invariant])
+            assert report["length generalization"].counterexample.length == 11
+        """
+    )
+    result = pytester.runpytest_subprocess("--junitxml", "junit.xml")
+    result.assert_outcomes(passed=2, failed=3)
+    xml = (pytester.path / "junit.xml").read_text()
+    assert "length generalization violated (oracle)" in xml
+    assert "window 1 0 0 0 1 1 0 0 0 1 1   (length 11, phase 1)  -&gt; predicted 1" in xml
