@@ -194,10 +194,11 @@ class _Recorder:
         if not rows:
             return
         terminalreporter.section("seqcheck")
+        width = max(len(row["model"]) for row in rows)
         for row in rows:
             result = row["result"]
             status = "pass" if result["passed"] else ("FAIL (known)" if row["known_violation"] else "FAIL")
-            line = f"{row['model']:<8} {result['name']:<24} {status:<13} {result['windows']:>6} windows"
+            line = f"{row['model']:<{width}}  {result['name']:<24} {status:<13} {result['windows']:>6} windows"
             cx = result["counterexample"]
             if cx is not None:
                 line += (

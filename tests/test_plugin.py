@@ -100,7 +100,7 @@ def test_reference_models_with_xdist_summary_and_report(pytester, seed_model_pat
     )
     result = pytester.runpytest_subprocess("-n", "2", "--seqcheck-report", "seqcheck.json")
     result.assert_outcomes(passed=6, xfailed=3)
-    result.stdout.fnmatch_lines(["*= seqcheck =*", "seed     length generalization    FAIL (known)*minimal: length 11, phase 1*"])
+    result.stdout.fnmatch_lines(["*= seqcheck =*", "seed   length generalization    FAIL (known)*minimal: length 11, phase 1*"])
     data = json.loads((pytester.path / "seqcheck.json").read_text())
     assert {(row["model"], row["result"]["name"]) for row in data["results"]} == {
         (model, name) for model in ("seed", "fixed")
