@@ -12,11 +12,11 @@ from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant
 from seqcheck.invariants.base import Context
 from seqcheck.models import as_model
 from seqcheck.patterns import Pattern
+from seqcheck.profiles import DEFAULT_PROFILE, search_settings
 from seqcheck.report import Report
 from seqcheck.search import run_invariant
 from seqcheck.space import CheckSpace
 
-DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
 
 
@@ -44,7 +44,8 @@ def check(
     alphabet_size: int | None = None,
     encoding: str | None = None,
     output: str = "auto",
-    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    max_examples: int | None = None,
+    profile: str = DEFAULT_PROFILE,
     exhaustive_budget: int = DEFAULT_EXHAUSTIVE_BUDGET,
     allow_unsafe: bool = False,
 ) -> Report:
@@ -53,12 +54,16 @@ def check(
     ``model`` is a ``keras.Model``, a path to a ``.keras`` file (loaded in Keras's safe mode unless
     ``allow_unsafe=True``), or a callable on numpy batches (fed integer tokens ``(B, L)`` unless
     ``encoding`` says otherwise).  Windows range from ``min_length`` (default and least: the
-    pattern's min context) to ``max_length`` (default ``max(4 * train_length, 40)``).  Hypothesis searches each invariant with
-    ``max_examples`` examples seeded by ``seed``; spaces whose sweep feeds the model at most
+    pattern's min context) to ``max_length`` (default ``max(4 * train_length, 40)``).  Hypothesis searches each
+    invariant's forms, seeded by ``seed``; spaces whose sweep feeds the model at most
     ``exhaustive_budget`` symbols are then swept, so that a pass covers every case and a
     counterexample is the minimum under the documented order (see :mod:`seqcheck.space`).
+    ``profile`` names the Hypothesis settings (:mod:`seqcheck.profiles`: ``dev``, ``ci``,
+    ``thorough``); ``max_examples`` overrides its number of examples per form.
     """
     for name, value in (("seed", seed), ("max_examples", max_examples), ("exhaustive_budget", exhaustive_budget)):
+        if value is None and name == "max_examples":  # the profile's number
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise invalid(name, value, "a non-negative whole number", f"pass {name} as an integer")
     parsed = Pattern.parse(pattern, alphabet_size=alphabet_size)
@@ -69,7 +74,8 @@ def check(
 
     subject = as_model(model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe)
     subject.warm_up(space.min_length)
-    ctx = Context(space, Evaluator(subject, parsed), seed=seed, max_examples=max_examples, exhaustive_budget=exhaustive_budget)
+    search = search_settings(profile, max_examples=max_examples)
+    ctx = Context(space, Evaluator(subject, parsed), search, seed=seed, exhaustive_budget=exhaustive_budget)
     results = [run_invariant(invariant, ctx) for invariant in battery]
     notes = []
     if parsed.was_reduced:

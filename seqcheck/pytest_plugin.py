@@ -16,6 +16,7 @@ import pytest
 
 from seqcheck.errors import SeqcheckError
 from seqcheck.patterns import Pattern
+from seqcheck.profiles import DEFAULT_PROFILE, search_settings
 from seqcheck.subject import Subject, battery_params
 
 #: (option suffix, type, help); each is ``--seqcheck-<suffix>`` and ini ``seqcheck_<suffix>``.
@@ -26,6 +27,7 @@ OPTIONS = (
     ("max-length", int, "longest window checked (default max(4N, 40))"),
     ("seed", int, "seed of Hypothesis's search (default 0)"),
     ("report", str, "write every checked model's results to this JSON file"),
+    ("profile", str, "Hypothesis settings profile of the searches: dev, ci (default) or thorough"),
 )
 
 _SUBJECTS = pytest.StashKey[list]()
@@ -64,6 +66,11 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
     if _SUBJECTS in config.stash:
         return config.stash[_SUBJECTS]
     seed = _option(config, "seed") or 0
+    profile = _option(config, "profile") or DEFAULT_PROFILE
+    try:
+        search_settings(profile)
+    except SeqcheckError as exc:
+        raise pytest.UsageError(f"--seqcheck-{exc}") from None
     model, pattern = _option(config, "model"), _option(config, "pattern")
     if model is not None:
         if pattern is None:
@@ -75,7 +82,8 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
         subjects = [
             Subject(
                 name=os.path.basename(model), model=model, pattern=pattern, train_length=_option(config, "train-length"),
-                max_length=_option(config, "max-length"), seed=seed, allow_unsafe=config.getoption("seqcheck_unsafe_load"),
+                max_length=_option(config, "max-length"), seed=seed, profile=profile,
+                allow_unsafe=config.getoption("seqcheck_unsafe_load"),
             )
         ]
     else:
@@ -84,7 +92,7 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
         subjects = [
             Subject.deferred(
                 ref.name, ref.path, pattern=ref.pattern, train_length=ref.train_length,
-                max_length=_option(config, "max-length"), seed=seed, known_violations=ref.known_violations,
+                max_length=_option(config, "max-length"), seed=seed, profile=profile, known_violations=ref.known_violations,
             )
             for ref in REFERENCE_MODELS
         ]
@@ -114,7 +122,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     seed = _option(config, "seed") or 0
     model = _option(config, "model")
     target = f"model {model}, pattern {_option(config, 'pattern')}" if model else "the built-in reference models"
-    return f"seqcheck: seed {seed}, checking {target}"
+    return f"seqcheck: seed {seed}, profile {_option(config, 'profile') or DEFAULT_PROFILE}, checking {target}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -25,6 +25,7 @@ from seqcheck.checking import check
 from seqcheck.errors import invalid
 from seqcheck.invariants import Invariant
 from seqcheck.patterns import Pattern, primitive_period
+from seqcheck.profiles import search_settings
 from seqcheck.report import Report
 
 #: At most this many patterns preceding Hypothesis's answer are trained to confirm it is minimal.
@@ -137,7 +138,8 @@ def check_recipe(
             )
         return not result.tried[pattern].passed
 
-    budget = settings(max_examples=max_examples, deadline=None, database=None, phases=(Phase.generate, Phase.shrink))
+    # Each example trains a model: no replays from a database, and no phase beyond finding and shrinking.
+    budget = settings(search_settings("ci", max_examples=max_examples), phases=(Phase.generate, Phase.shrink))
     try:
         found = find(drawn, breaks, settings=budget, random=Random(seed))
     except NoSuchExample:

@@ -17,20 +17,10 @@ from __future__ import annotations
 from random import Random
 
 import numpy as np
-from hypothesis import Phase, find, settings
+from hypothesis import find
 from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Case, Context, Form, FormResult, Invariant, InvariantResult
-
-
-def hypothesis_settings(max_examples: int) -> settings:
-    """Settings that suit expensive models: bounded examples, no deadline, no database.
-
-    The ``explain`` phase is left out: it re-runs the model to annotate Hypothesis's own report,
-    which seqcheck does not print (its counterexample says more).
-    """
-    phases = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
-    return settings(max_examples=max_examples, deadline=None, database=None, phases=phases)
 
 
 def run_form(form: Form, ctx: Context) -> FormResult:
@@ -45,7 +35,7 @@ def run_form(form: Form, ctx: Context) -> FormResult:
 
     found: Case | None
     try:
-        found = find(form.strategy(ctx), violated, settings=hypothesis_settings(ctx.max_examples), random=Random(ctx.seed))
+        found = find(form.strategy(ctx), violated, settings=ctx.search_settings, random=Random(ctx.seed))
     except NoSuchExample:
         found = None
 

@@ -10,6 +10,7 @@ from seqcheck.assertions import assert_holds
 from seqcheck.checking import check
 from seqcheck.invariants import DEFAULT_INVARIANTS
 from seqcheck.invariants.base import Invariant, InvariantResult
+from seqcheck.profiles import DEFAULT_PROFILE
 from seqcheck.report import Report
 
 
@@ -25,6 +26,7 @@ class Subject:
     train_length: int | None = None
     max_length: int | None = None
     seed: int = 0
+    profile: str = DEFAULT_PROFILE
     allow_unsafe: bool = False
     known_violations: frozenset[str] = frozenset()
     lazy: bool = False
@@ -44,6 +46,7 @@ class Subject:
                 train_length=self.train_length,
                 max_length=self.max_length,
                 seed=self.seed,
+                profile=self.profile,
                 allow_unsafe=self.allow_unsafe,
             )
         return self._report

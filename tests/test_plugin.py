@@ -31,7 +31,7 @@ def project(pytester):
 
 def test_header_names_the_seed_and_the_model(project, seed_model_path):
     result = project.runpytest("--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "11000", "--seqcheck-seed", "7", "--co")
-    result.stdout.fnmatch_lines([f"seqcheck: seed 7, checking model {seed_model_path}, pattern 11000"])
+    result.stdout.fnmatch_lines([f"seqcheck: seed 7, profile ci, checking model {seed_model_path}, pattern 11000"])
 
 
 def test_violation_fails_with_the_counterexample_and_summary(project, seed_model_path):

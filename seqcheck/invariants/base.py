@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from seqcheck.evaluation import INVALID, Evaluator
@@ -189,8 +190,8 @@ class Context:
 
     space: CheckSpace
     evaluator: Evaluator
+    search_settings: settings
     seed: int = 0
-    max_examples: int = 100
     exhaustive_budget: int = 20_000_000
     extra: dict[str, Any] = field(default_factory=dict)
 
