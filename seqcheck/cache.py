@@ -23,20 +23,25 @@ Importing this module does not import TensorFlow or Keras.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import hashlib
 import json
 import numbers
 import os
 import re
 import secrets
+import shutil
 import sys
+import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from seqcheck.errors import ModelError, invalid
+from seqcheck.errors import CacheWarning, ModelError, invalid
 from seqcheck.patterns import Pattern
 
 try:  # POSIX; elsewhere entries are still written atomically, but concurrent trainings are not merged.
@@ -253,7 +258,54 @@ def cached_model_path(
     model_path = folder / MODEL_FILE
     if verify_entry(model_path):
         return model_path
+    fallback = _FALLBACK_ENTRIES.get(folder)
+    if fallback is not None and verify_entry(fallback):
+        return fallback
+    try:
+        return _train_entry(folder, rec, pat, train_length=train_length, seed=seed, verbose=verbose,
+                            resolved=resolved, trainer=trainer)
+    except OSError as exc:
+        if exc.errno not in _UNUSABLE_ERRNOS:
+            raise
+        reason = f"{type(exc).__name__}: {os.strerror(exc.errno) if exc.errno else exc}"
+    warnings.warn(
+        CacheWarning(
+            f"model cache {folder.parent} is not writable ({reason}); training {rec.name} on {pat.text}"
+            f" into a temporary folder for this process only (set {CACHE_DIR_ENV} to a writable folder to keep it)"
+        ),
+        stacklevel=2,
+    )
+    if verbose:
+        print(f"seqcheck: warning: model cache {folder.parent} is not writable ({reason}); training into a temporary folder",
+              file=sys.stderr, flush=True)
+    path = _train_entry(_temporary_root() / folder.name, rec, pat, train_length=train_length, seed=seed,
+                        verbose=verbose, resolved=resolved, trainer=trainer)
+    _FALLBACK_ENTRIES[folder] = path
+    return path
 
+
+#: errno values meaning "this cache folder cannot take the entry": fall back to a temporary folder.
+_UNUSABLE_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EFBIG") if hasattr(errno, name)
+)
+#: Entries trained into the temporary folder because the cache was unusable, by their cache folder.
+_FALLBACK_ENTRIES: dict[Path, Path] = {}
+_TEMPORARY_ROOT: list[Path] = []
+
+
+def _temporary_root() -> Path:
+    """A private temporary folder, removed when the process exits."""
+    if not _TEMPORARY_ROOT:
+        root = Path(tempfile.mkdtemp(prefix="seqcheck-cache-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _TEMPORARY_ROOT.append(root)
+    return _TEMPORARY_ROOT[0]
+
+
+def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, seed: int, verbose: int,
+                 resolved: Mapping[str, Any], trainer: Trainer | None) -> Path:
+    """Train the entry at ``folder`` (under its lock) unless another process did; return its verified model file."""
+    model_path = folder / MODEL_FILE
     folder.mkdir(parents=True, exist_ok=True)
     with _locked(folder / ".lock", verbose=verbose):
         # Someone may have trained it while we waited.
@@ -284,7 +336,8 @@ def cached_model_path(
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         key_data = cache_key_data(rec.name, pat, train_length=train_length, seed=seed, settings=resolved)
-        _write_atomic(folder / "key.json", json.dumps(key_data, sort_keys=True, indent=2) + "\n")
+        with contextlib.suppress(OSError):  # for humans only: a full disk here must not cost the entry
+            _write_atomic(folder / "key.json", json.dumps(key_data, sort_keys=True, indent=2) + "\n")
         if not verify_entry(model_path):
             raise ModelError(f"cache entry {folder}: the model file does not match its checksum right after writing; "
                              "check the disk and remove the folder")

@@ -6,11 +6,11 @@ import os
 from collections.abc import Iterable, Sequence
 
 from seqcheck.diagnosis import diagnose
-from seqcheck.errors import invalid
+from seqcheck.errors import ModelError, invalid
 from seqcheck.evaluation import Evaluator
 from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant
 from seqcheck.invariants.base import Context
-from seqcheck.models import as_model
+from seqcheck.models import ModelUnderTest, as_model
 from seqcheck.patterns import Pattern
 from seqcheck.profiles import DEFAULT_PROFILE, search_settings
 from seqcheck.report import Report
@@ -30,6 +30,19 @@ def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str,
         flags = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in options.items())
         return f"seqcheck check {os.fspath(model)} {flags}"
     return f"seqcheck.check(model, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
+
+
+def _rigid_space(subject: ModelUnderTest, space: CheckSpace, *, min_length: int | None, max_length: int | None) -> CheckSpace:
+    """The one length a length-rigid model can be checked at, or a one-line error if the user excluded it."""
+    fixed = subject.fixed_length
+    pattern = space.pattern
+    if fixed < pattern.min_context or (min_length is not None and min_length > fixed) or (max_length is not None and max_length < fixed):
+        raise ModelError(
+            f"model {subject.name} is length-rigid: it accepts only windows of length {fixed}, outside the lengths that can"
+            f" be checked (min context {pattern.min_context}, --min-length/--max-length as given); rebuild it with"
+            f" keras.Input(shape=(None, ...)) or check --min-length {fixed} --max-length {fixed}"
+        )
+    return CheckSpace.build(pattern, train_length=space.train_length, min_length=fixed, max_length=fixed)
 
 
 def check(
@@ -73,11 +86,14 @@ def check(
         raise invalid("invariants", battery, "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
 
     subject = as_model(model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe)
+    notes = list(subject.notes)
+    if subject.fixed_length is not None:
+        space = _rigid_space(subject, space, min_length=min_length, max_length=max_length)
+        notes.append(f"length-rigid model: it accepts windows of length {subject.fixed_length} only, so only that length was checked")
     subject.warm_up(space.min_length)
     search = search_settings(profile, max_examples=max_examples)
     ctx = Context(space, Evaluator(subject, parsed), search, seed=seed, exhaustive_budget=exhaustive_budget)
     results = [run_invariant(invariant, ctx) for invariant in battery]
-    notes = []
     if parsed.was_reduced:
         notes.append(f"pattern {parsed.given} reduced to its primitive period: {parsed.text}")
     if space.sweep_symbols() > exhaustive_budget:

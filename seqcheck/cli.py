@@ -63,6 +63,16 @@ def _writable(path: str, option: str) -> Path:
     return target
 
 
+def _refuse_overwriting(model: str, outputs: dict[str, Path]) -> None:
+    """Reports never overwrite the model under test, nor each other."""
+    seen: dict[str, str] = {os.path.realpath(model): "MODEL"}
+    for option, path in outputs.items():
+        real = os.path.realpath(path)
+        if real in seen:
+            raise invalid(option, str(path), f"a path other than {seen[real]}'s", "write the report to another file")
+        seen[real] = option
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader never sees half a file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -94,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--plot", metavar="PATH", help="write the accuracy heatmap (length x phase) as a PNG; needs matplotlib")
     check.add_argument("--alphabet-size", type=_positive("--alphabet-size"), help="symbols the model predicts (default: from the pattern)")
     check.add_argument("--encoding", choices=("scalar", "onehot", "tokens"), help="override the detected input layout")
-    check.add_argument("--max-examples", type=_positive("--max-examples"), default=100, help="Hypothesis examples per form")
+    check.add_argument("--max-examples", type=_positive("--max-examples"), help="Hypothesis examples per form (default: the profile's)")
+    check.add_argument("--profile", choices=("dev", "ci", "thorough"), default="ci", help="Hypothesis settings profile (default ci)")
     check.add_argument(
         "--unsafe-load", action="store_true",
         help="allow a model file that carries code (Lambda layers) to run it: only for files you trust",
@@ -145,6 +156,7 @@ def _run_check(args: argparse.Namespace) -> int:
         for option, path in (("--json", args.json), ("--junit-xml", args.junit_xml), ("--markdown", args.markdown), ("--plot", args.plot))
         if path
     }
+    _refuse_overwriting(args.model, outputs)
     if args.plot and importlib.util.find_spec("matplotlib") is None:
         raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
     report = check(
@@ -157,6 +169,7 @@ def _run_check(args: argparse.Namespace) -> int:
         alphabet_size=args.alphabet_size,
         encoding=args.encoding,
         max_examples=args.max_examples,
+        profile=args.profile,
         allow_unsafe=args.unsafe_load,
     )
     print(report.render())

@@ -22,3 +22,14 @@ class ModelError(SeqcheckError):
 def invalid(name: str, value: object, expected: str, fix: str) -> InvalidArgument:
     """Build the one-line message ``name=value: expected ...; fix``."""
     return InvalidArgument(f"{name}={value!r}: expected {expected}; {fix}")
+
+
+class CacheWarning(UserWarning):
+    """The model cache could not be used (read-only, full): the model was trained into a temporary folder."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message, cut to ``limit`` characters: fit for a one-line error."""
+    text = str(exc).strip().splitlines()
+    line = text[0].strip() if text else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -68,10 +68,8 @@ class CheckSpace:
         if max_length is None:
             max_length = default_max_length(pattern, train_length)
         if max_length < min_length:
-            raise invalid(
-                "max_length", max_length, f"at least {min_length} (the min context of pattern {pattern})",
-                f"raise max_length to {min_length} or more",
-            )
+            floor = f"min_length={min_length}" if min_length != context else f"{min_length} (the min context of pattern {pattern})"
+            raise invalid("max_length", max_length, f"at least {floor}", f"raise max_length to {min_length} or more")
         return cls(pattern, min_length, max_length, train_length)
 
     @property

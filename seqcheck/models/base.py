@@ -114,6 +114,12 @@ class ModelUnderTest(ABC):
     #: How to name the model in a report and a reproduce line (a path, or a Python repr).
     name: str = "model"
 
+    #: The only window length the model accepts (a length-rigid model), or None for any length.
+    fixed_length: int | None = None
+
+    #: What the adapter did to make the model checkable (e.g. rebuilt with a free time dimension).
+    notes: tuple[str, ...] | list[str] = ()
+
     def __init__(self, *, alphabet_size: int, encoding: str, output: str = "auto", max_batch_symbols: int = 1 << 21):
         self.alphabet_size = alphabet_size
         self.encoding = check_encoding(encoding)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from seqcheck.errors import ModelError
+from seqcheck.errors import ModelError, first_line
 from seqcheck.models.base import ModelUnderTest
 
 
@@ -25,6 +25,6 @@ class CallableModel(ModelUnderTest):
             return self.fn(x)
         except Exception as exc:  # the model is the user's code: report, do not crash
             raise ModelError(
-                f"model {self.name} raised {type(exc).__name__}: {exc} on a batch of shape {x.shape};"
+                f"model {self.name} raised {type(exc).__name__}: {first_line(exc)} on a batch of shape {x.shape};"
                 f" fix the callable or pass encoding= to feed it the layout it expects"
             ) from exc
