@@ -4,6 +4,12 @@ Every window the checks ask about goes through one :class:`Evaluator`.  Windows 
 stream are evaluated a whole length at a time (all ``p`` phases in one batched call); any other
 window (a closed-loop rollout's) is looked up by its content and, when new, evaluated together
 with the other new windows of its batch.
+
+Stream windows are remembered by length only (``p`` rows of probabilities per length), never by
+content: a sweep to length ``L`` would otherwise keep ``p * L**2 / 2`` symbols of keys alive (a
+gigabyte at ``L = 10,000``).  A window looked up by content that turns out to be a stream window of
+an evaluated length is answered from the per-length table, so every window is still computed once
+and gets the very probabilities of its first evaluation.
 """
 
 from __future__ import annotations
@@ -34,29 +40,76 @@ class Evaluator:
         self._by_content: dict[tuple[int, bytes], np.ndarray] = {}
         self._stream: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.windows_evaluated = 0
+        # The pattern rotated to start at each phase, as window bytes: a stream window is one of them repeated.
+        self._rotations = [self._key(row)[1] for row in pattern.windows(pattern.period)]
+        self._heads: dict[int, dict[bytes, int]] = {}
 
     @staticmethod
     def _key(row: np.ndarray) -> tuple[int, bytes]:
         return len(row), row.astype(np.int32, copy=False).tobytes()
 
-    def probabilities(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities ``(B, k)`` for integer windows ``(B, L)``, computing only unseen windows."""
-        windows = np.asarray(windows, dtype=np.int64)
+    def _stream_phase(self, key: tuple[int, bytes]) -> int:
+        """The phase of the window with content ``key`` if it is a stream window of an evaluated length, else -1.
+
+        Checked on the bytes alone: the first ``min(L, p)`` symbols name the phase, and the whole window must be
+        that rotation of the pattern repeated.  No window of length ``L`` is kept.
+        """
+        length, data = key
+        if length not in self._stream:
+            return -1
+        head = min(length, self.pattern.period) * 4
+        heads = self._heads.get(head)
+        if heads is None:
+            heads = {}
+            for phase, rotation in enumerate(self._rotations):
+                heads.setdefault(rotation[:head], phase)
+            self._heads[head] = heads
+        phase = heads.get(data[:head], -1)
+        if phase >= 0 and length > self.pattern.period:
+            rotation = self._rotations[phase]
+            if data != (rotation * (length // self.pattern.period + 1))[: 4 * length]:
+                return -1
+        return phase
+
+    def _evaluate(self, windows: np.ndarray, *, remember: bool) -> np.ndarray:
+        """Probabilities of ``windows`` (one length): unseen windows in one batched call, stored by content if ``remember``."""
         keys = [self._key(row) for row in windows]
-        missing = {key: i for i, key in enumerate(keys) if key not in self._by_content}
+        known = self._by_content
+        from_stream: dict[int, int] = {}
+        missing: dict[tuple[int, bytes], int] = {}
+        for i, key in enumerate(keys):
+            if key in known:
+                continue
+            phase = self._stream_phase(key) if remember else -1
+            if phase >= 0:
+                from_stream[i] = phase
+            else:
+                missing[key] = i
+        fresh: dict[tuple[int, bytes], np.ndarray] = {}
         if missing:
             rows = list(missing.values())
             probs = self.model.predict_proba(windows[rows])
             self.windows_evaluated += len(rows)
-            for key, row_probs in zip(missing, probs):
-                self._by_content[key] = row_probs
-        return np.stack([self._by_content[key] for key in keys])
+            fresh = dict(zip(missing, probs))
+            if remember:
+                known.update(fresh)
+        if not keys:
+            return np.empty((0, self.model.alphabet_size))
+        table = self._stream[windows.shape[1]][0] if from_stream else None
+        return np.stack([
+            table[from_stream[i]] if i in from_stream else known[key] if key in known else fresh[key]
+            for i, key in enumerate(keys)
+        ])
+
+    def probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities ``(B, k)`` for integer windows ``(B, L)``, computing only unseen windows."""
+        return self._evaluate(np.asarray(windows, dtype=np.int64), remember=True)
 
     def stream(self, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(probs (p, k), predicted (p,), confidence (p,))`` for all phases at one length."""
         cached = self._stream.get(length)
         if cached is None:
-            probs = self.probabilities(self.pattern.windows(length))
+            probs = self._evaluate(self.pattern.windows(length), remember=False)
             cached = (probs, *decide(probs))
             self._stream[length] = cached
         return cached

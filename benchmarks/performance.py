@@ -1,0 +1,536 @@
+"""seqcheck against what users write by hand and against the hardware's ceiling, in one run.
+
+    python benchmarks/performance.py            # full run, a few minutes (trains the reference models once)
+    python benchmarks/performance.py --smoke    # tiny sizes and untrained models: checks the script runs
+
+Measured on the same trained models, the ``fixed-window`` seed model (start-anchored) and the
+``varied-window`` fix, both from the model cache (``$SEQCHECK_CACHE_DIR``, default the checkout's
+``.seqcheck/cache`` like the test suite):
+
+1. time to the minimal counterexample: ``seqcheck.check`` of the seed model (model loaded ->
+   minimal counterexample reported) against a hand-written Hypothesis test of the same property
+   calling ``model.predict`` once per example, ``deadline=None``, letting Hypothesis shrink;
+2. sweep throughput: windows checked per second by ``seqcheck.check(..., invariants=[length_generalization])``
+   over every phase at lengths 3..200 against the same windows through one compiled call per length;
+3. scaling: maximum length 50..800, alphabet and period; ``pytest properties/`` (warm cache) against
+   importing TensorFlow and loading the models; a recipe-level property under ``pytest -n 2`` against ``-n 0``;
+4. memory: peak resident memory of ``seqcheck check`` against TensorFlow with the model loaded and
+   idle, and of a sweep up to length 10,000 (chunked batches) against the same sweep unchunked.
+
+Times are the best of ``--repeat`` runs, measured side by side in one process (or one subprocess
+each, for whole commands): on a shared machine only ratios mean something.  The last line is
+``speedup_vs_hand_written=<x> throughput_vs_raw=<y> properties_vs_import=<z>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SEQCHECK_CACHE_DIR", str(ROOT / ".seqcheck" / "cache"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+import seqcheck  # noqa: E402
+from seqcheck.patterns import Pattern  # noqa: E402
+
+PATTERN = "11000"
+TRAIN_LENGTH = 10
+
+FULL = {
+    "hand_max_examples": 100,
+    "throughput_max_length": 200,
+    "scaling_lengths": [50, 100, 200, 400, 800],
+    "scaling_alphabets": [2, 3, 4, 6, 8],
+    "scaling_periods": [2, 5, 10, 20, 40],
+    "scaling_space_max_length": 80,
+    "properties_max_length": None,
+    "recipe_cases": [(2, 40), (2, 120), (3, 40), (3, 120)],
+    "sweep_max_length": 10_000,
+    "sweep_lengths": 40,
+    "sweep_batch": 1_000,
+}
+SMOKE = {
+    "hand_max_examples": 4,
+    "throughput_max_length": 12,
+    "scaling_lengths": [10, 20],
+    "scaling_alphabets": [2, 3],
+    "scaling_periods": [2, 5],
+    "scaling_space_max_length": 12,
+    "properties_max_length": 12,
+    "recipe_cases": [(2, 12), (3, 12)],
+    "sweep_max_length": 200,
+    "sweep_lengths": 4,
+    "sweep_batch": 50,
+}
+
+
+def log(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def best_of(repeat: int, fn):
+    """(best seconds, last result) of ``repeat`` calls of ``fn``."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, result
+
+
+def growth(xs: list[float], ys: list[float]) -> str:
+    """The exponent ``a`` of ``y ~ x**a`` fitted on the last points (where fixed costs matter least)."""
+    pts = [(x, y) for x, y in zip(xs, ys) if x > 0 and y > 0][-3:]
+    if len(pts) < 2:
+        return "n/a"
+    a = np.polyfit(np.log([p[0] for p in pts]), np.log([p[1] for p in pts]), 1)[0]
+    return f"~x^{a:.1f}"
+
+
+# -- subprocesses: wall time and peak RSS of one child ---------------------------------------------
+
+
+#: Runs its arguments as a child and writes that child's peak RSS (KiB) to $SEQCHECK_BENCH_RSS.  The peak RSS
+#: of a process forked from this benchmark would start at the benchmark's own (TensorFlow is loaded here, and
+#: Linux carries the high-water mark across fork and exec), so children are started from this small launcher.
+LAUNCHER = """
+import os, resource, subprocess, sys
+code = subprocess.call(sys.argv[1:])
+with open(os.environ["SEQCHECK_BENCH_RSS"], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def run_child(argv: list[str], *, cwd: Path = ROOT, env: dict | None = None) -> tuple[float, int, int, str]:
+    """Run ``argv``; return (wall seconds, peak RSS in MiB of that child and its descendants, exit code, output)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.NamedTemporaryFile("r") as rss:
+        launcher = [sys.executable, "-c", LAUNCHER, *argv]
+        started = time.perf_counter()
+        code = subprocess.call(launcher, cwd=cwd, env={**os.environ, **(env or {}), "SEQCHECK_BENCH_RSS": rss.name},
+                               stdout=out, stderr=subprocess.STDOUT)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        text = out.read()
+        peak = int(rss.read() or 0)
+    return seconds, peak // 1024, code, text
+
+
+def python_child(code: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code), *args]
+
+
+IMPORT_AND_LOAD = """
+import os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+for path in sys.argv[1:]:
+    keras.saving.load_model(path, compile=False, safe_mode=True)
+"""
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+def model_paths(smoke: bool, workdir: Path) -> tuple[Path, Path]:
+    """The seed model and the fix: trained reference models, or untrained stand-ins with --smoke."""
+    if smoke:
+        from seqcheck.recipes import build_model
+
+        paths = []
+        for name in ("seed", "fixed"):
+            path = workdir / f"{name}.keras"
+            build_model(2).save(path)
+            paths.append(path)
+        return paths[0], paths[1]
+    from seqcheck.reference import FIXED, SEED
+
+    return SEED.path(verbose=1), FIXED.path(verbose=1)
+
+
+def untrained(alphabet_size: int):
+    """An untrained LSTM(4) with the recipes' encoding: the scaling runs time the search, not accuracy."""
+    from seqcheck.recipes import build_model
+
+    return build_model(alphabet_size)
+
+
+def raw_function(keras_model, features: int):
+    """The ceiling: one compiled function, ``None`` batch and time dimensions, nothing else."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec(shape=(None, None, features), dtype=tf.float32)
+    return tf.function(lambda x: keras_model(x, training=False), input_signature=[spec], reduce_retracing=True)
+
+
+def encoded(pattern: Pattern, length: int) -> np.ndarray:
+    from seqcheck.recipes import encode
+
+    return encode(pattern.windows(length), pattern.alphabet_size)
+
+
+# -- 1. time to the minimal counterexample ----------------------------------------------------------
+
+
+def hand_written(keras_model, pattern: Pattern, prop: str, max_length: int, max_examples: int):
+    """The property as a user writes it: one ``model.predict`` per window, Hypothesis draws and shrinks.
+
+    Returns (the shrunk failing example or None, number of ``model.predict`` calls).
+    """
+    from hypothesis import assume, given, settings, strategies as st
+    from hypothesis import seed as hypothesis_seed
+
+    symbols, period, lo = list(pattern.symbols), pattern.period, pattern.min_context
+    calls, last = [0], [None]
+
+    def predict(phase, length):
+        window = [symbols[(phase + i) % period] for i in range(length)]
+        calls[0] += 1
+        p = keras_model.predict(np.array(window, dtype="float32")[None, :, None], verbose=0)
+        return int(p[0, 0] > 0.5)
+
+    @hypothesis_seed(0)
+    @settings(deadline=None, max_examples=max_examples, database=None)
+    @given(length=st.integers(lo, max_length), phase=st.integers(0, period - 1))
+    def test_length_generalization(length, phase):
+        last[0] = (length, phase)
+        assert predict(phase, length) == symbols[(phase + length) % period]
+
+    @hypothesis_seed(0)
+    @settings(deadline=None, max_examples=max_examples, database=None)
+    @given(length=st.integers(lo, max_length - 1), shift=st.integers(1, max_length - lo), phase=st.integers(0, period - 1))
+    def test_phase_shift_invariance(length, shift, phase):
+        assume(length + shift <= max_length)
+        last[0] = (length, shift, phase)
+        assert predict(phase, length + shift) == predict(phase + shift, length)  # same end, different starts
+
+    test = test_length_generalization if prop == "length generalization" else test_phase_shift_invariance
+    try:
+        test()
+        return None, calls[0]
+    except AssertionError:
+        return last[0], calls[0]
+
+
+PROPERTIES = {
+    # name in the report: (seqcheck invariant, how a case is printed)
+    "phase-shift invariance": (seqcheck.phase_shift_invariance, "length, shift, phase"),
+    "length generalization": (seqcheck.length_generalization, "length, phase"),
+}
+
+
+def time_to_counterexample(seed_path: Path, cfg: dict, repeat: int) -> dict:
+    """For each property: seqcheck.check from the loaded model to the minimal counterexample, and the hand-written test."""
+    from hypothesis import find, strategies as st
+
+    from seqcheck.models.keras import load_keras_model
+
+    pattern = Pattern.parse(PATTERN)
+    max_length = max(4 * TRAIN_LENGTH, 40) if cfg is FULL else cfg["throughput_max_length"]
+    keras_model = load_keras_model(seed_path)
+    # Hypothesis's first run in a process pays a one-off gc.collect() (register_random), 0.1-0.2 s with
+    # TensorFlow loaded: paid here, outside both timings, since either side would pay it once per process.
+    find(st.integers(), lambda x: True)
+    out: dict = {}
+    for prop, (invariant, fields) in PROPERTIES.items():
+
+        def ours():  # wrapping (one compiled function, traced once), search, sweep, report
+            report = seqcheck.check(keras_model, pattern=PATTERN, train_length=TRAIN_LENGTH, max_length=max_length,
+                                    invariants=[invariant])
+            return report[prop].counterexample
+
+        t_ours, cx = best_of(repeat, ours)
+        t_hand, (hand_cx, calls) = best_of(
+            1, lambda: hand_written(keras_model, pattern, prop, max_length, cfg["hand_max_examples"]))
+        shown = "none" if cx is None else (f"length {cx.length}, phase {cx.phase}" if cx.other is None else
+                                           f"length {cx.other.length}, start +{cx.length - cx.other.length}, phase {cx.phase}")
+        log(f"  {prop}, lengths {pattern.min_context}..{max_length}:")
+        log(f"    seqcheck.check:                     {t_ours:6.3f}s  minimal: {shown}")
+        log(f"    hand-written @given + model.predict: {t_hand:6.3f}s  {calls} predict calls"
+            f" ({t_hand / max(calls, 1) * 1000:.0f} ms each), shrunk to ({fields}) = {hand_cx}")
+        log(f"    speed-up: {t_hand / t_ours:.1f}x")
+        out[prop] = {"seqcheck_s": t_ours, "hand_written_s": t_hand, "hand_written_calls": calls, "speedup": t_hand / t_ours}
+    t_battery, report = best_of(repeat, lambda: seqcheck.check(keras_model, pattern=PATTERN, train_length=TRAIN_LENGTH,
+                                                                max_length=max_length))
+    log(f"  the whole battery (four invariants, {sum(not r.passed for r in report.results)} fail): {t_battery:.3f}s")
+    out["battery_s"] = t_battery
+    # The headline: the design card's first invariant, the counterexample `seqcheck check` prints first.
+    out["speedup"] = out["phase-shift invariance"]["speedup"]
+    return out
+
+
+# -- 2. sweep throughput --------------------------------------------------------------------------
+
+
+def throughput(fixed_path: Path, cfg: dict, repeat: int) -> dict:
+    from seqcheck.models.keras import KerasModel, load_keras_model
+
+    pattern = Pattern.parse(PATTERN)
+    max_length = cfg["throughput_max_length"]
+    lengths = range(pattern.min_context, max_length + 1)
+    keras_model = load_keras_model(fixed_path)
+    subject = KerasModel(keras_model, alphabet_size=2)
+    subject.warm_up(pattern.min_context)
+    fn = raw_function(keras_model, 1)
+    inputs = [encoded(pattern, length) for length in lengths]
+    fn(inputs[0])
+    windows = pattern.period * len(lengths)
+
+    def raw():
+        for x in inputs:
+            fn(x).numpy()
+
+    def ours():
+        return seqcheck.check(subject, pattern=PATTERN, train_length=TRAIN_LENGTH, max_length=max_length,
+                              invariants=[seqcheck.length_generalization])
+
+    t_raw = t_ours = float("inf")
+    for _ in range(repeat):  # interleaved, so both see the same machine load
+        t_raw = min(t_raw, best_of(1, raw)[0])
+        t, report = best_of(1, ours)
+        t_ours = min(t_ours, t)
+    result = report["length generalization"]
+    ratio = t_raw / t_ours
+    log(f"  {windows} windows (every phase, lengths {lengths.start}..{max_length}), fixed model"
+        f" ({'passes' if result.passed else 'fails'}, exhaustive={result.exhaustive})")
+    log(f"  raw compiled calls, one per length: {t_raw:.3f}s = {windows / t_raw:,.0f} windows/s")
+    log(f"  seqcheck (Hypothesis + sweep):      {t_ours:.3f}s = {windows / t_ours:,.0f} windows/s")
+    log(f"  throughput vs raw: {ratio:.2f}")
+    return {"windows": windows, "raw_s": t_raw, "seqcheck_s": t_ours, "ratio": ratio}
+
+
+# -- 3. scaling ------------------------------------------------------------------------------------
+
+
+def full_sweep(subject, pattern: Pattern, max_length: int) -> tuple[int, int]:
+    """Every case of every finite form, as a passing model costs: (cases, windows evaluated)."""
+    from seqcheck.evaluation import Evaluator
+    from seqcheck.invariants import DEFAULT_INVARIANTS
+    from seqcheck.invariants.base import Context
+    from seqcheck.space import CheckSpace
+
+    space = CheckSpace.build(pattern, max_length=max_length)
+    try:  # the search settings are not used by a sweep; Context wants them since settings profiles exist
+        from seqcheck.profiles import search_settings
+
+        ctx = Context(space, Evaluator(subject, pattern), search_settings())
+    except ImportError:
+        ctx = Context(space, Evaluator(subject, pattern))
+    cases = 0
+    for invariant in DEFAULT_INVARIANTS:
+        for form in invariant.forms:
+            blocks = form.blocks(ctx) if form.applies(ctx) else None
+            for block in blocks or ():
+                form.violations(ctx, block)
+                cases += len(block)
+    return cases, ctx.evaluator.windows_evaluated
+
+
+def scaling(fixed_path: Path, cfg: dict, repeat: int) -> dict:
+    from seqcheck.models.keras import KerasModel, load_keras_model
+
+    out: dict = {"max_length": [], "alphabet": [], "period": []}
+    pattern = Pattern.parse(PATTERN)
+    keras_model = load_keras_model(fixed_path)
+    subject = KerasModel(keras_model, alphabet_size=2)
+    subject.warm_up(3)
+    fn = raw_function(keras_model, 1)
+    fn(encoded(pattern, 3))
+    log("  maximum length (fixed model, all four invariants; raw = one compiled call per length, no checks):")
+    for max_length in cfg["scaling_lengths"]:
+        t, report = best_of(1, lambda: seqcheck.check(subject, pattern=PATTERN, train_length=TRAIN_LENGTH, max_length=max_length))
+        t_raw, _ = best_of(1, lambda: [fn(encoded(pattern, n)).numpy() for n in range(3, max_length + 1)])
+        windows = sum(r.windows for r in report.results)
+        log(f"    max length {max_length:>4}: check {t:7.2f}s  raw sweep {t_raw:6.2f}s  ratio {t / t_raw:5.1f}"
+            f"  {windows} windows  {'pass' if report.passed else 'FAIL'}")
+        out["max_length"].append({"max_length": max_length, "check_s": t, "raw_s": t_raw, "windows": windows})
+    xs = [r["max_length"] for r in out["max_length"]]
+    log(f"    growth: check {growth(xs, [r['check_s'] for r in out['max_length']])},"
+        f" raw {growth(xs, [r['raw_s'] for r in out['max_length']])} (a window costs its length: windows x length)")
+
+    max_length = cfg["scaling_space_max_length"]
+    log(f"  alphabet and period (untrained LSTM(4), every case of every finite form, lengths min context..{max_length}):")
+    for kind, values in (("alphabet", cfg["scaling_alphabets"]), ("period", cfg["scaling_periods"])):
+        for value in values:
+            k, p = (value, 6) if kind == "alphabet" else (2, value)
+            p = max(p, k)
+            symbols = [0] * (p - k + 1) + list(range(1, k))
+            pat = Pattern.parse(symbols, alphabet_size=k)
+            model = KerasModel(untrained(k), alphabet_size=k)
+            model.warm_up(pat.min_context)
+            t, (cases, windows) = best_of(1, lambda: full_sweep(model, pat, max_length))
+            log(f"    {kind} {value:>2} (pattern {pat}, period {pat.period}, min context {pat.min_context}):"
+                f" {t:6.2f}s  {cases:>8} cases  {windows:>5} windows")
+            out[kind].append({kind: value, "pattern": pat.text, "s": t, "cases": cases, "windows": windows})
+        xs = [r[kind] for r in out[kind]]
+        log(f"    growth with {kind}: {growth(xs, [r['s'] for r in out[kind]])}")
+    return out
+
+
+def properties_vs_import(seed_path: Path, fixed_path: Path, cfg: dict, repeat: int, smoke: bool) -> dict:
+    argv = [sys.executable, "-m", "pytest", "properties/", "-q", "-p", "no:cacheprovider"]
+    if smoke:  # the untrained stand-in, on a short range
+        argv += ["--seqcheck-model", str(seed_path), "--seqcheck-pattern", PATTERN,
+                 "--seqcheck-train-length", str(TRAIN_LENGTH), "--seqcheck-max-length", str(cfg["properties_max_length"])]
+    t_props = t_import = float("inf")
+    code = None
+    for _ in range(repeat):
+        seconds, _, code, text = run_child(argv)
+        t_props = min(t_props, seconds)
+        seconds, _, status, out = run_child(python_child(IMPORT_AND_LOAD, str(seed_path), str(fixed_path)))
+        if status != 0:
+            raise SystemExit(f"importing TensorFlow and loading the models failed:\n{out}")
+        t_import = min(t_import, seconds)
+    summary = [line for line in text.strip().splitlines() if line.strip()][-1:]
+    log(f"  pytest properties/ (warm cache): {t_props:.2f}s  exit {code}  {summary[0] if summary else ''}")
+    log(f"  python -c 'import keras; load both models': {t_import:.2f}s")
+    log(f"  properties vs import: {t_props / t_import:.2f}")
+    return {"properties_s": t_props, "import_s": t_import, "ratio": t_props / t_import, "exit": code}
+
+
+RECIPE_TESTS = """
+import os
+import numpy as np
+import pytest
+from seqcheck.recipe_check import check_recipe
+
+SMOKE = {smoke!r}
+CACHE = {cache!r}
+
+
+def stand_in(pattern):
+    # --smoke: a recipe whose "model" is a numpy callable, so that nothing is trained
+    return lambda x: np.full((len(x), 1), 0.25)
+
+
+@pytest.mark.parametrize("period, max_length", {cases!r})
+def test_recipe_property(period, max_length):
+    recipe = stand_in if SMOKE else "fixed-window"
+    report = check_recipe(recipe, min_period=period, max_period=period, max_length=max_length,
+                          max_examples=3, cache_dir=CACHE)
+    assert report.tried
+"""
+
+
+def recipe_parallel(cfg: dict, repeat: int, smoke: bool, workdir: Path) -> dict:
+    """A recipe-level property, one test per (period, max length), under ``-n 2`` and ``-n 0``."""
+    folder = workdir / "recipe_tests"
+    folder.mkdir()
+    cache = os.environ["SEQCHECK_CACHE_DIR"]
+    (folder / "test_recipe_property.py").write_text(RECIPE_TESTS.format(smoke=smoke, cache=cache, cases=cfg["recipe_cases"]))
+    base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder), str(folder)]
+    if not smoke:  # warm the cache: train what is missing, untimed
+        seconds, _, code, text = run_child(base + ["-n", "0"], cwd=folder)
+        if code != 0:
+            raise SystemExit(f"the recipe-level tests failed:\n{text}")
+    t0 = t2 = float("inf")
+    for _ in range(repeat):
+        t0 = min(t0, run_child(base + ["-n", "0"], cwd=folder)[0])
+        seconds, _, code, text = run_child(base + ["-n", "2"], cwd=folder)
+        if code != 0:
+            raise SystemExit(f"the recipe-level tests failed under -n 2:\n{text}")
+        t2 = min(t2, seconds)
+    log(f"  {len(cfg['recipe_cases'])} recipe-level tests (check_recipe, period, max length = {cfg['recipe_cases']}), warm cache:")
+    log(f"  -n 0: {t0:.2f}s   -n 2: {t2:.2f}s   speed-up {t0 / t2:.2f}x  (cpus: {os.cpu_count()})")
+    return {"n0_s": t0, "n2_s": t2, "speedup": t0 / t2}
+
+
+# -- 4. memory -------------------------------------------------------------------------------------
+
+SWEEP = """
+import os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import keras
+from seqcheck.evaluation import Evaluator
+from seqcheck.models.keras import KerasModel
+from seqcheck.patterns import Pattern
+
+path, max_length, count, batch, chunk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+pattern = Pattern.parse("11000")
+model = KerasModel(keras.saving.load_model(path, compile=False), alphabet_size=2)
+model.max_batch_symbols = chunk
+evaluator = Evaluator(model, pattern)
+started = time.perf_counter()
+for length in np.unique(np.linspace(3, max_length, count).astype(int)):
+    evaluator.stream(int(length))
+# a wide batch at the longest length: every phase, repeated, through predict_proba's chunking
+windows = np.tile(pattern.windows(max_length), (batch // pattern.period, 1))
+probs = model.predict_proba(windows)
+print(f"lengths={count} batch={len(windows)}x{max_length} calls={model.calls} seconds={time.perf_counter() - started:.2f}")
+"""
+
+
+def memory(seed_path: Path, fixed_path: Path, cfg: dict) -> dict:
+    idle_s, idle, code, _ = run_child(python_child(IMPORT_AND_LOAD, str(seed_path)))
+    check_argv = [sys.executable, "-m", "seqcheck", "check", str(seed_path), "--pattern", PATTERN,
+                  "--train-length", str(TRAIN_LENGTH)]
+    check_s, check_rss, code, text = run_child(check_argv)
+    log(f"  TensorFlow + seed model loaded, idle: {idle} MiB")
+    log(f"  seqcheck check seed model (exit {code}, {check_s:.1f}s): {check_rss} MiB  (+{check_rss - idle} MiB, x{check_rss / idle:.2f})")
+    out = {"idle_mib": idle, "check_mib": check_rss, "check_exit": code}
+    max_length, count, batch = cfg["sweep_max_length"], cfg["sweep_lengths"], cfg["sweep_batch"]
+    variants = [("chunked (max_batch_symbols=2^21)", 1 << 21)] + ([] if cfg is SMOKE else [("unchunked", 1 << 40)])
+    for label, chunk in variants:
+        seconds, rss, code, text = run_child(python_child(SWEEP, str(fixed_path), str(max_length), str(count), str(batch), str(chunk)))
+        if code != 0:
+            raise SystemExit(f"the sweep failed:\n{text}")
+        log(f"  sweep to length {max_length:,} ({text.strip().splitlines()[-1]}), {label}: {rss} MiB (+{rss - idle} MiB over idle)")
+        out["sweep_" + label.split()[0] + "_mib"] = rss
+    return out
+
+
+# -- main --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, untrained stand-in models: seconds, not minutes")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per timing, best kept (default 3, 1 with --smoke)")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure here")
+    args = parser.parse_args(argv)
+    cfg = SMOKE if args.smoke else FULL
+    repeat = args.repeat or (1 if args.smoke else 3)
+
+    import keras
+    import tensorflow as tf
+
+    log(f"seqcheck {getattr(seqcheck, '__version__', '')}  keras {keras.__version__}  tensorflow {tf.__version__}"
+        f"  python {sys.version.split()[0]}  cpus {os.cpu_count()}  {time.strftime('%Y-%m-%d')}"
+        + ("  (--smoke: untrained stand-in models, tiny sizes)" if args.smoke else ""))
+    figures: dict = {}
+    with tempfile.TemporaryDirectory(prefix="seqcheck-bench-") as tmp:
+        workdir = Path(tmp)
+        seed_path, fixed_path = model_paths(args.smoke, workdir)
+        log("\n1. time to the minimal counterexample (seed model)")
+        figures["counterexample"] = time_to_counterexample(seed_path, cfg, repeat)
+        log("\n2. sweep throughput")
+        figures["throughput"] = throughput(fixed_path, cfg, repeat)
+        log("\n3. scaling")
+        figures["scaling"] = scaling(fixed_path, cfg, repeat)
+        figures["properties"] = properties_vs_import(seed_path, fixed_path, cfg, repeat, args.smoke)
+        figures["recipe_parallel"] = recipe_parallel(cfg, repeat, args.smoke, workdir)
+        log("\n4. memory (peak resident set size)")
+        figures["memory"] = memory(seed_path, fixed_path, cfg)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    log()
+    log(f"speedup_vs_hand_written={figures['counterexample']['speedup']:.1f}"
+        f" throughput_vs_raw={figures['throughput']['ratio']:.2f}"
+        f" properties_vs_import={figures['properties']['ratio']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
