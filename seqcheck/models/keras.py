@@ -626,7 +626,10 @@ class KerasModel(ModelUnderTest):
 
         def make(length: int | None):
             spec = tf.TensorSpec(shape=(None, length) + rest, dtype=dtype)
-            return tf.function(lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True)
+            # Calling a Keras model needs no AutoGraph conversion; skipping it halves the first trace.
+            return tf.function(
+                lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True, autograph=False
+            )
 
         self._per_length = input_shape[1] is None and _has_layer(model, keras, keras.layers.TimeDistributed)
         if self._per_length:
