@@ -27,30 +27,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _positive(name: str):
+def _whole_number(name: str, minimum: int):
+    """An argparse type: a whole number of at least ``minimum``, else a message naming ``name=value``."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{name}={text!r}: expected a whole number") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{name}={value}: expected at least 1")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{name}={value}: expected at least {minimum}")
         return value
 
     return parse
+
+
+def _positive(name: str):
+    return _whole_number(name, 1)
 
 
 def _non_negative(name: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}={text!r}: expected a whole number") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name}={value}: expected 0 or more")
-        return value
-
-    return parse
+    return _whole_number(name, 0)
 
 
 def _writable(path: str, option: str) -> Path:

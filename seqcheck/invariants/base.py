@@ -18,6 +18,7 @@ import numpy as np
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from seqcheck import strategies
 from seqcheck.evaluation import INVALID, Evaluator
 from seqcheck.space import CheckSpace
 
@@ -261,3 +262,20 @@ class Invariant:
 
     def __repr__(self) -> str:
         return f"<invariant {self.name}: {', '.join(f.name for f in self.forms)}>"
+
+
+class WindowForm(Form):
+    """A form whose cases are the stream's windows ``(length, phase)``, ordered by length then phase."""
+
+    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
+        space = ctx.space
+        lengths = strategies.lengths(min_length=space.min_length, max_length=space.max_length, train_length=space.train_length)
+        return st.tuples(lengths, strategies.phases(ctx.pattern))
+
+    def key(self, ctx: Context, case: Case) -> tuple:
+        length, phase = case
+        return (*ctx.space.length_key(length), phase)
+
+    def blocks(self, ctx: Context) -> Iterator[list[Case]]:
+        for length in ctx.space.lengths_in_order():
+            yield [(length, phase) for phase in range(ctx.pattern.period)]

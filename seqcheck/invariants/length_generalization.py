@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
-from hypothesis import strategies as st
 
-from seqcheck import strategies
 from seqcheck.evaluation import INVALID
-from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, InvariantResult
+from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, WindowForm
 
 NAME = "length generalization"
 
 
-class _EveryWindow(Form):
+class _EveryWindow(WindowForm):
     """Cases ``(length, phase)``: ``window(phase, length)`` predicts its target."""
 
     name = "oracle"
-
-    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
-        space = ctx.space
-        lengths = strategies.lengths(min_length=space.min_length, max_length=space.max_length, train_length=space.train_length)
-        return st.tuples(lengths, strategies.phases(ctx.pattern))
-
-    def key(self, ctx: Context, case: Case) -> tuple:
-        length, phase = case
-        return (*ctx.space.length_key(length), phase)
-
-    def blocks(self, ctx: Context) -> Iterator[list[Case]]:
-        for length in ctx.space.lengths_in_order():
-            yield [(length, phase) for phase in range(ctx.pattern.period)]
 
     def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
         out = np.empty(len(cases), dtype=bool)

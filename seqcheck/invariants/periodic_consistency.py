@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
-from hypothesis import strategies as st
 
-from seqcheck import strategies
 from seqcheck.evaluation import INVALID, decide
-from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, symbols_text
+from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, WindowForm, symbols_text
 from seqcheck.invariants.pairs import WindowPairForm
 from seqcheck.patterns import primitive_period
 
@@ -29,7 +25,7 @@ class _WholePeriods(WindowPairForm):
         return f"same end, {periods} period{'s' if periods > 1 else ''} dropped from the start"
 
 
-class _ClosedLoop(Form):
+class _ClosedLoop(WindowForm):
     """Cases ``(length, phase)``: from ``window(phase, length)``, feed the model its own predictions.
 
     The window slides (its length stays ``length``) for ``2 p`` steps; the generated symbols must
@@ -40,19 +36,6 @@ class _ClosedLoop(Form):
 
     def steps(self, ctx: Context) -> int:
         return 2 * ctx.pattern.period
-
-    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
-        space = ctx.space
-        lengths = strategies.lengths(min_length=space.min_length, max_length=space.max_length, train_length=space.train_length)
-        return st.tuples(lengths, strategies.phases(ctx.pattern))
-
-    def key(self, ctx: Context, case: Case) -> tuple:
-        length, phase = case
-        return (*ctx.space.length_key(length), phase)
-
-    def blocks(self, ctx: Context) -> Iterator[list[Case]]:
-        for length in ctx.space.lengths_in_order():
-            yield [(length, phase) for phase in range(ctx.pattern.period)]
 
     def windows_per_case(self, ctx: Context, case: Case) -> int:
         return self.steps(ctx)

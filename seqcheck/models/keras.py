@@ -285,21 +285,7 @@ def _layer_names(model: Any, keras: Any) -> list[str]:
 
 def _has_layer(model: Any, keras: Any, cls: type) -> bool:
     """Whether ``model`` holds a layer of that class, looking inside nested models and wrappers."""
-    stack, seen = list(getattr(model, "layers", [])), set()
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        if isinstance(layer, cls):
-            return True
-        stack.extend(getattr(layer, "layers", None) or [])
-        for attr in ("layer", "forward_layer", "backward_layer"):
-            inner = getattr(layer, attr, None)
-            if isinstance(inner, keras.layers.Layer):
-                stack.append(inner)
-    return False
-
+    return any(isinstance(layer, cls) for layer in _walk_layers(model, keras))
 
 def _output_layer(model: Any) -> Any:
     outputs = getattr(model, "outputs", None) or []
