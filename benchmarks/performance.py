@@ -234,7 +234,7 @@ def time_to_counterexample(seed_path: Path, cfg: dict, repeat: int) -> dict:
     """For each property: seqcheck.check from the loaded model to the minimal counterexample, and the hand-written test."""
     from hypothesis import find, strategies as st
 
-    from seqcheck.models.keras import load_keras_model
+    from seqcheck.models.keras_files import load_keras_model
 
     pattern = Pattern.parse(PATTERN)
     max_length = max(4 * TRAIN_LENGTH, 40) if cfg is FULL else cfg["throughput_max_length"]
@@ -274,7 +274,8 @@ def time_to_counterexample(seed_path: Path, cfg: dict, repeat: int) -> dict:
 
 
 def throughput(fixed_path: Path, cfg: dict, repeat: int) -> dict:
-    from seqcheck.models.keras import KerasModel, load_keras_model
+    from seqcheck.models.keras import KerasModel
+    from seqcheck.models.keras_files import load_keras_model
 
     pattern = Pattern.parse(PATTERN)
     max_length = cfg["throughput_max_length"]
@@ -338,7 +339,8 @@ def full_sweep(subject, pattern: Pattern, max_length: int) -> tuple[int, int]:
 
 
 def scaling(fixed_path: Path, cfg: dict, repeat: int) -> dict:
-    from seqcheck.models.keras import KerasModel, load_keras_model
+    from seqcheck.models.keras import KerasModel
+    from seqcheck.models.keras_files import load_keras_model
 
     out: dict = {"max_length": [], "alphabet": [], "period": []}
     pattern = Pattern.parse(PATTERN)

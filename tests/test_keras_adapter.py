@@ -16,7 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
 from seqcheck.errors import InvalidArgument, ModelError  # noqa: E402
-from seqcheck.models.keras import KerasModel, load_keras_model  # noqa: E402
+from seqcheck.models.keras import KerasModel  # noqa: E402
+from seqcheck.models.keras_files import load_keras_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LENGTHS = (1, 3, 10, 17)
@@ -82,7 +83,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def test_importing_adapter_does_not_import_tensorflow_or_keras():
     code = (
-        "import sys; import seqcheck.models.keras, seqcheck.models;"
+        "import sys; import seqcheck.models.keras, seqcheck.models.keras_files, seqcheck.models;"
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules];"
         "assert not bad, bad"
     )

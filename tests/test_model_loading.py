@@ -17,9 +17,10 @@ keras = pytest.importorskip("keras")
 
 import seqcheck  # noqa: E402
 from seqcheck.errors import ModelError  # noqa: E402
-from seqcheck.models import keras as keras_adapter  # noqa: E402
+from seqcheck.models import keras_files  # noqa: E402
 from seqcheck.models.base import encode  # noqa: E402
-from seqcheck.models.keras import KerasModel, check_keras_version, load_keras_model  # noqa: E402
+from seqcheck.models.keras import KerasModel  # noqa: E402
+from seqcheck.models.keras_files import check_keras_version, load_keras_model  # noqa: E402
 
 
 def lstm_model(time=None, name="m", stateful=False, batch=None, units=3):
@@ -66,7 +67,7 @@ def test_lambda_is_refused_before_keras_parses_it_and_loads_when_opted_in(tmp_pa
 def test_keras_safe_mode_is_the_second_line_of_defence(tmp_path):
     # Were seqcheck's own scan to miss a Lambda, Keras's safe mode still refuses it, with the same advice.
     path = lambda_file(tmp_path)
-    with mock.patch.object(keras_adapter, "_code_in_config", return_value=None):
+    with mock.patch.object(keras_files, "_code_in_config", return_value=None):
         with pytest.raises(ModelError, match=r"safe mode.*--unsafe-load"):
             load_keras_model(path)
 
@@ -111,7 +112,7 @@ def test_keras_version_gate(version, refused, seed_model_path):
 
 
 def test_installed_keras_passes_the_gate():
-    assert keras_adapter._version_tuple(keras.__version__) >= keras_adapter.MIN_KERAS_VERSION
+    assert keras_files._version_tuple(keras.__version__) >= keras_files.MIN_KERAS_VERSION
 
 
 def test_h5_and_savedmodel_are_never_opened(tmp_path):
@@ -140,10 +141,10 @@ def test_loading_never_unpickles(seed_model_path):
 def test_oversized_config_and_archive_are_refused(tmp_path, monkeypatch):
     path = tmp_path / "big.keras"
     lstm_model().save(path)
-    monkeypatch.setattr(keras_adapter, "_MAX_CONFIG_BYTES", 10)
+    monkeypatch.setattr(keras_files, "_MAX_CONFIG_BYTES", 10)
     with pytest.raises(ModelError, match="config.json is larger"):
         load_keras_model(path)
-    monkeypatch.setattr(keras_adapter, "_MAX_ARCHIVE_BYTES", 10)
+    monkeypatch.setattr(keras_files, "_MAX_ARCHIVE_BYTES", 10)
     with pytest.raises(ModelError, match="zip bomb"):
         load_keras_model(path)
 

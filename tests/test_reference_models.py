@@ -14,7 +14,7 @@ PATTERN = Pattern.parse("11000")
 
 def accuracy_by_direct_calls(path, lengths):
     """Accuracy per length computed without seqcheck's engine: Keras called on each length's windows."""
-    from seqcheck.models.keras import load_keras_model
+    from seqcheck.models.keras_files import load_keras_model
 
     model = load_keras_model(path)
     out = {}

@@ -38,7 +38,8 @@ def as_model(
     if isinstance(model, ModelUnderTest):
         return model
     if isinstance(model, (str, os.PathLike)):
-        from seqcheck.models.keras import KerasModel, load_keras_model
+        from seqcheck.models.keras import KerasModel
+        from seqcheck.models.keras_files import load_keras_model
 
         keras_model = load_keras_model(model, allow_unsafe=allow_unsafe)
         return KerasModel(keras_model, alphabet_size=alphabet_size, encoding=encoding, output=output, name=os.fspath(model))
