@@ -1,7 +1,8 @@
 """How a form is searched: Hypothesis finds and shrinks, a batched sweep proves the minimum.
 
-1. Hypothesis draws cases from the form's strategy (bounded examples, no deadline, no example
-   database, seeded) and shrinks the first violation it meets toward the documented order.
+1. Hypothesis draws cases from the form's strategy (with the settings of the check's profile,
+   :mod:`seqcheck.profiles`: bounded examples, no deadline; seeded by the check's seed) and
+   shrinks the first violation it meets toward the documented order.
 2. When the form's space is finite and its sweep fits the budget, the cases are then swept in key
    order, a block (one length, typically) per batched call, up to the case Hypothesis reported.
    The first violation met is the minimum under the order: it confirms Hypothesis's answer or
