@@ -20,10 +20,10 @@ from seqcheck.space import CheckSpace
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
 
 
-def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str, int | None]) -> str:
+def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str, int | str | None]) -> str:
     """The one line that reproduces a check: a CLI command for a model file, else a Python call.
 
-    ``given`` holds the options the user set (``train_length``, ``min_length``, ``max_length``).
+    ``given`` holds the options that shape the check, ``None`` where the user left the default.
     """
     options = {"pattern": space.pattern.text, **{k: v for k, v in given.items() if v is not None}, "seed": seed}
     if isinstance(model, (str, os.PathLike)):
@@ -101,12 +101,15 @@ def check(
             f"the sweep of lengths {space.min_length}..{space.max_length} exceeds exhaustive_budget={exhaustive_budget}:"
             " cases were sampled by Hypothesis only"
         )
-    given = {"train_length": train_length, "min_length": min_length, "max_length": max_length}
+    given = {
+        "train_length": train_length, "min_length": min_length, "max_length": max_length, "alphabet_size": alphabet_size,
+        "encoding": encoding, "max_examples": max_examples, "profile": None if profile == DEFAULT_PROFILE else profile,
+    }
     reproduce = reproduce_line(model, space, seed, given)
     for result in results:
         result.reproduce = reproduce
     return Report(
-        model=getattr(subject, "name", "model"),
+        model=subject.name,
         model_description=subject.description,
         space=space,
         seed=seed,

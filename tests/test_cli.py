@@ -75,3 +75,14 @@ def test_passing_model_exits_0(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "FAIL" not in out
+
+
+def test_reproduce_line_carries_every_option_that_shapes_the_check(seed_model_path, capsys):
+    args = ["check", str(seed_model_path), "--pattern", "11000", "--train-length", "10", "--max-length", "30",
+            "--max-examples", "20", "--profile", "dev", "--seed", "3"]
+    assert main(args) == 1
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("reproduce: "))
+    assert line == (f"reproduce: seqcheck check {seed_model_path} --pattern 11000 --train-length 10 --max-length 30"
+                    " --max-examples 20 --profile dev --seed 3")
+    assert main(line.removeprefix("reproduce: ").split()[1:]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == line
