@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from seqcheck.errors import SeqcheckError, invalid
@@ -70,16 +70,24 @@ def _refuse_overwriting(model: str, outputs: dict[str, Path]) -> None:
         seen[real] = option
 
 
+def replace_atomically(path: Path, write: Callable[[str], None]) -> None:
+    """Have ``write(tmp)`` fill a temporary file beside ``path``, then move it into place.
+
+    A reader never sees half a file, and an interrupted write leaves nothing behind. The temporary
+    file keeps ``path``'s suffix, for writers that choose the format by it (Keras, matplotlib).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,13 +196,8 @@ def _write_outputs(report, outputs: dict[str, Path]) -> None:
         if not correct:
             raise invalid("--plot", str(outputs["--plot"]), "lengths within the sweep budget (accuracy by length and phase)",
                           "lower --max-length to draw the heatmap")
-        fd, tmp = tempfile.mkstemp(prefix=f".{outputs['--plot'].name}.", suffix=".png", dir=outputs["--plot"].parent)
-        os.close(fd)
-        try:
-            plot_heatmap(correct, tmp, title=f"{Path(report.model).name}, pattern {report.space.pattern}: right (green) / wrong (red)")
-            os.replace(tmp, outputs["--plot"])
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        title = f"{Path(report.model).name}, pattern {report.space.pattern}: right (green) / wrong (red)"
+        replace_atomically(outputs["--plot"], lambda tmp: plot_heatmap(correct, tmp, title=title))
 
 
 def _progress() -> int:
@@ -221,13 +224,7 @@ def _run_train(args: argparse.Namespace) -> int:
         raise invalid("--output", args.output, "a path that does not exist yet", "choose another path or pass --force to overwrite it")
     recipe, pattern = get_recipe(args.recipe), Pattern.parse(args.pattern)
     model = train(recipe.name, pattern, train_length=args.train_length, seed=args.seed, verbose=_progress())
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".keras", dir=output.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, output)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    replace_atomically(output, model.save)
     print(f"saved {recipe.name} model for pattern {pattern} (N={args.train_length}, seed {args.seed}) to {output}")
     return EXIT_OK
 
