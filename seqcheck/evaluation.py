@@ -117,10 +117,3 @@ class Evaluator:
     def predicted(self, length: int) -> np.ndarray:
         """Predicted symbol at every phase for one length ``(p,)``."""
         return self.stream(length)[1]
-
-    def accuracy_by_length(self, lengths: range) -> dict[int, float]:
-        """Share of phases predicted right, for each length already evaluated (or all of ``lengths``)."""
-        return {
-            length: float(np.mean(self.predicted(length) == self.pattern.targets(length)))
-            for length in lengths
-        }

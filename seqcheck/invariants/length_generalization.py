@@ -43,11 +43,9 @@ class LengthGeneralization(Invariant):
     def finish(self, ctx: Context, result: InvariantResult) -> InvariantResult:
         space = ctx.space
         if space.sweep_symbols() <= ctx.exhaustive_budget:
-            result.accuracy_by_length = ctx.evaluator.accuracy_by_length(space.lengths)
-            result.correct_by_length = {
-                length: tuple(bool(c) for c in ctx.evaluator.predicted(length) == ctx.pattern.targets(length))
-                for length in space.lengths
-            }
+            correct = {length: ctx.evaluator.predicted(length) == ctx.pattern.targets(length) for length in space.lengths}
+            result.correct_by_length = {length: tuple(bool(c) for c in right) for length, right in correct.items()}
+            result.accuracy_by_length = {length: float(np.mean(right)) for length, right in correct.items()}
         return result
 
 
