@@ -159,13 +159,15 @@ def seqcheck_pattern(seqcheck_subject: Subject) -> Pattern:
 
 @pytest.fixture
 def seqcheck_check(request: pytest.FixtureRequest):
-    """``seqcheck.check`` with the session's seed: ``seqcheck_check(model, pattern=...)``."""
+    """``seqcheck.check`` with the session's seed and profile: ``seqcheck_check(model, pattern=...)``."""
     from seqcheck.checking import check
 
     seed = _option(request.config, "seed") or 0
+    profile = _option(request.config, "profile") or DEFAULT_PROFILE
 
     def run(model, **options):
         options.setdefault("seed", seed)
+        options.setdefault("profile", profile)
         return check(model, **options)
 
     return run

@@ -40,3 +40,17 @@ def test_plugin_option(pytester):
     result = pytester.runpytest("--seqcheck-profile", "nightly")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--seqcheck-profile='nightly': expected one of dev, ci, thorough*"])
+
+
+def test_the_checker_fixture_uses_the_sessions_profile(pytester):
+    pytester.makepyfile(
+        test_checker="""
+        import numpy as np
+        import seqcheck
+
+        def test_profile(seqcheck_check):
+            report = seqcheck_check(lambda x: np.zeros((len(x), 1)), pattern="11000", invariants=[seqcheck.batch_invariance])
+            assert report["batch invariance"].forms[0].cases == 1000
+        """
+    )
+    pytester.runpytest("--seqcheck-profile", "thorough").assert_outcomes(passed=1)
