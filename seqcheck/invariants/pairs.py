@@ -50,11 +50,10 @@ class WindowPairForm(Form):
         space = ctx.space
         shorter = self._shorter_lengths(ctx)
         lengths = strategies.lengths(min_length=shorter.start, max_length=shorter.stop - 1, train_length=space.train_length)
-        return lengths.flatmap(
-            lambda length: st.tuples(
-                st.just(length), st.integers(1, self._max_step(ctx, length)), strategies.phases(ctx.pattern)
-            )
-        )
+        phases = strategies.phases(ctx.pattern)
+        # One strategy per length, built once: Hypothesis validates a strategy the first time it draws from it.
+        per_length = {n: st.tuples(st.just(n), st.integers(1, self._max_step(ctx, n)), phases) for n in shorter}
+        return lengths.flatmap(per_length.__getitem__)
 
     def key(self, ctx: Context, case: Case) -> tuple:
         length, step, phase = case
