@@ -21,6 +21,8 @@ class _AnyBatch(Form):
     within ``atol``.  Hypothesis draws the batch's size, order and neighbours (repeats included)
     and shrinks to the length nearest the training length, then the smallest batch.  The space of
     batches is not finite, so this form is searched by Hypothesis alone (never ``exhaustive``).
+    Both sides run in the model's own framework (``predict_proba(..., native=True)``), never through
+    an adapter's faster equivalent: how the framework batches is what this form tests.
     """
 
     name = "label-free"
@@ -46,14 +48,14 @@ class _AnyBatch(Form):
         alone = ctx.extra.setdefault("batch_of_one", {})
         if length not in alone:
             windows = ctx.pattern.windows(length)
-            alone[length] = np.concatenate([ctx.evaluator.model.predict_proba(w[None]) for w in windows])
+            alone[length] = np.concatenate([ctx.evaluator.model.predict_proba(w[None], native=True) for w in windows])
         return alone[length]
 
     def deviation(self, ctx: Context, case: Case) -> tuple[np.ndarray, np.ndarray]:
         """(batched probabilities, absolute deviation from alone) per member of the batch."""
         length, phases = case
         idx = np.asarray(phases)
-        batched = ctx.evaluator.model.predict_proba(ctx.pattern.windows(length)[idx])
+        batched = ctx.evaluator.model.predict_proba(ctx.pattern.windows(length)[idx], native=True)
         with np.errstate(invalid="ignore"):
             deviation = np.abs(batched - self._alone(ctx, length)[idx]).max(axis=1)
         return batched, np.where(np.isfinite(deviation), deviation, np.inf)

@@ -28,6 +28,8 @@ from seqcheck.errors import ModelError, invalid
 Encoding = Literal["scalar", "onehot", "tokens"]
 OutputKind = Literal["auto", "probabilities", "logits"]
 ENCODINGS: tuple[str, ...] = ("scalar", "onehot", "tokens")
+#: ``engine=`` values for Keras models: ``"auto"`` uses a NumPy translation when it exists and agrees with the model.
+ENGINES: tuple[str, ...] = ("auto", "numpy", "keras")
 OUTPUT_KINDS: tuple[str, ...] = ("auto", "probabilities", "logits")
 
 
@@ -117,6 +119,10 @@ class ModelUnderTest(ABC):
     #: The only window length the model accepts (a length-rigid model), or None for any length.
     fixed_length: int | None = None
 
+    #: How windows are evaluated: ``"native"``, by the model itself; a Keras model says ``"numpy"`` (translated
+    #: to NumPy, verified against the model) or ``"keras"`` (its compiled function).
+    engine: str = "native"
+
     #: What the adapter did to make the model checkable (e.g. rebuilt with a free time dimension).
     notes: tuple[str, ...] | list[str] = ()
 
@@ -131,8 +137,17 @@ class ModelUnderTest(ABC):
     def _call(self, x: np.ndarray) -> object:
         """Run the model on one encoded batch and return its raw output."""
 
-    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
-        """Next-symbol probabilities ``(B, k)`` for integer windows ``(B, L)`` of one length."""
+    def _call_native(self, x: np.ndarray) -> object:
+        """Run the model on one encoded batch in its own framework, batched exactly as given."""
+        return self._call(x)
+
+    def predict_proba(self, windows: np.ndarray, *, native: bool = False) -> np.ndarray:
+        """Next-symbol probabilities ``(B, k)`` for integer windows ``(B, L)`` of one length.
+
+        ``native=True`` runs the batch in the model's own framework even where an adapter has a faster
+        equivalent path (a Keras model translated to NumPy): for properties of the framework's batched
+        execution itself, such as batch invariance.
+        """
         windows = np.asarray(windows)
         batch, length = windows.shape
         if batch == 0:
@@ -142,7 +157,8 @@ class ModelUnderTest(ABC):
         for start in range(0, batch, rows):
             chunk = windows[start : start + rows]
             self.calls += 1
-            raw = self._call(encode(chunk, self.encoding, self.alphabet_size))
+            encoded = encode(chunk, self.encoding, self.alphabet_size)
+            raw = self._call_native(encoded) if native else self._call(encoded)
             parts.append(decode(raw, len(chunk), self.alphabet_size, self.output))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
