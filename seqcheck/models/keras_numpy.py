@@ -1,0 +1,271 @@
+"""Keras sequence models translated to NumPy from their weights: nothing to trace, almost nothing per call.
+
+A check makes a few dozen small model calls (one per window length it visits).  Through TensorFlow
+each costs 1-3 ms, and the first one traces the model's graph, 0.15-0.2 s for an LSTM, which alone
+is most of a check of a model that fails at once.  A model built from the layers below, in one
+chain, is a few matrix products per time step: :func:`translate` turns it into a :class:`NumpyProgram`
+that runs those products in NumPy with the model's own weights, in float32 as Keras does.
+
+Supported: ``InputLayer``; ``Embedding`` (without ``mask_zero``); ``LSTM``, ``GRU`` (both
+``reset_after`` settings) and ``SimpleRNN`` (stateless, forwards, with or without
+``return_sequences``); ``Dense`` (on the last axis); ``Activation`` and ``Softmax`` (last axis); and
+the layers that are the identity at inference (``Dropout`` and its kin).  Activations:
+:data:`ACTIVATIONS`.  Every layer must have exactly that class (a subclass may change ``call``),
+float32 compute, no quantization or LoRA.  Anything else is not translated, and the model is called
+through Keras.
+
+A translation is never trusted on its own: :class:`~seqcheck.models.keras.KerasModel` compares it
+with the model itself on a probe batch before using it, and hands back to Keras every window whose
+prediction is too close to call (see there).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["ACTIVATIONS", "NumpyProgram", "translate"]
+
+Step = Callable[[np.ndarray], np.ndarray]
+
+#: Time steps whose input products are computed at once: bounds the memory of long windows.
+TIME_BLOCK = 256
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.float32(1) / (np.float32(1) + np.exp(-x))  # exp overflows to inf for x << 0: gives 0, as it should
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+_SELU_ALPHA, _SELU_SCALE = np.float32(1.6732632423543772), np.float32(1.0507009873554805)
+
+#: Keras activations by their serialized name, in NumPy.
+ACTIVATIONS: dict[str, Step] = {
+    "linear": lambda x: x,
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "relu": lambda x: np.maximum(x, np.float32(0)),
+    "relu6": lambda x: np.clip(x, np.float32(0), np.float32(6)),
+    "hard_sigmoid": lambda x: np.clip(x + np.float32(3), np.float32(0), np.float32(6)) / np.float32(6),
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "softplus": lambda x: np.logaddexp(np.float32(0), x),
+    "softsign": lambda x: x / (np.float32(1) + np.abs(x)),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "selu": lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(x)),
+    "silu": lambda x: x * _sigmoid(x),
+    "swish": lambda x: x * _sigmoid(x),
+    "exponential": np.exp,
+}
+
+#: Layers that are the identity at inference.
+_IDENTITY = frozenset(
+    {"Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
+)
+
+
+class Untranslatable(Exception):
+    """Why a model cannot be translated (one phrase, for the adapter's record)."""
+
+
+class NumpyProgram:
+    """A chain of NumPy steps, one per layer, computing what the Keras model computes at inference."""
+
+    def __init__(self, steps: list[Step], layers: list[str]):
+        self.steps = steps
+        self.layers = layers
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.asarray(x)
+        if out.dtype.kind == "f":
+            out = out.astype(np.float32, copy=False)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # NaN and inf propagate as in Keras
+            for step in self.steps:
+                out = step(out)
+        return out
+
+    def __repr__(self) -> str:
+        return f"NumpyProgram({' -> '.join(self.layers)})"
+
+
+def translate(model: Any, keras: Any) -> NumpyProgram:
+    """The :class:`NumpyProgram` of ``model``; raises :class:`Untranslatable` for anything not supported."""
+    layers = _layers(model)
+    steps = [_step(layer, keras) for layer in layers]
+    _check_chain(model, layers)
+    return NumpyProgram([s for s in steps if s is not None], [type(layer).__name__ for layer in layers])
+
+
+# -- the chain of layers ---------------------------------------------------------------------------
+
+
+def _layers(model: Any) -> list[Any]:
+    """The layers of a Sequential or functional model, in order, without its input layer."""
+    kind = type(model).__name__
+    if not type(model).__module__.startswith("keras.") or kind not in ("Sequential", "Functional"):
+        raise Untranslatable(f"a {kind} model (only Sequential and functional chains are translated)")
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+
+
+def _check_chain(model: Any, layers: list[Any]) -> None:
+    """Raise unless each layer of a functional model is called once, on the previous layer's output."""
+    if type(model).__name__ == "Sequential":
+        return
+    try:
+        current = model.inputs[0]
+        for layer in layers:
+            (node,) = layer._inbound_nodes
+            (argument,) = node.arguments.keras_tensors
+            (output,) = node.outputs
+            if argument is not current:
+                break
+            current = output
+        else:
+            (last,) = model.outputs
+            if last is current:
+                return
+    except ValueError:  # a layer called twice, or on several inputs, or with several outputs
+        pass
+    raise Untranslatable("a functional model whose layers are not one chain")
+
+
+def _activation(name: Any, where: str) -> Step:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise Untranslatable(f"{where}: activation {name!r}")
+    return ACTIVATIONS[name]
+
+
+def _weights(layer: Any) -> list[np.ndarray]:
+    return [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
+
+
+def _step(layer: Any, keras: Any) -> Step | None:
+    """One layer as a NumPy function (``None`` for the identity)."""
+    kind = type(layer).__name__
+    if not type(layer).__module__.startswith("keras."):
+        raise Untranslatable(f"layer {layer.name} of class {kind}")
+    policy = getattr(getattr(layer, "dtype_policy", None), "compute_dtype", "float32")
+    if policy != "float32":
+        raise Untranslatable(f"layer {layer.name} computes in {policy}")
+    if getattr(layer, "quantization_mode", None) is not None or getattr(layer, "lora_enabled", False):
+        raise Untranslatable(f"layer {layer.name} is quantized or has LoRA weights")
+    config = layer.get_config()
+    if kind in _IDENTITY:
+        return None
+    if kind == "Dense":
+        return _dense(layer, config)
+    if kind == "Activation":
+        return _activation(config.get("activation"), layer.name)
+    if kind == "Softmax":
+        if config.get("axis", -1) not in (-1, [-1]):
+            raise Untranslatable(f"layer {layer.name}: softmax over axis {config.get('axis')}")
+        return _softmax
+    if kind == "Embedding":
+        if config.get("mask_zero"):
+            raise Untranslatable(f"layer {layer.name}: mask_zero=True")
+        (table,) = _weights(layer)
+        return lambda x: table[np.asarray(x).astype(np.int64, copy=False)]
+    if kind in ("LSTM", "GRU", "SimpleRNN"):
+        return _recurrent(layer, kind, config)
+    raise Untranslatable(f"layer {layer.name} of class {kind}")
+
+
+def _dense(layer: Any, config: dict) -> Step:
+    weights = _weights(layer)
+    kernel, bias = weights[0], (weights[1] if config.get("use_bias", True) else None)
+    activation = _activation(config.get("activation", "linear"), layer.name)
+
+    def dense(x: np.ndarray) -> np.ndarray:
+        z = x @ kernel
+        if bias is not None:
+            z += bias
+        return activation(z)
+
+    return dense
+
+
+def _recurrent(layer: Any, kind: str, config: dict) -> Step:
+    for flag in ("stateful", "go_backwards", "return_state"):
+        if config.get(flag):
+            raise Untranslatable(f"layer {layer.name}: {flag}=True")
+    activation = _activation(config.get("activation", "tanh"), layer.name)
+    recurrent_activation = _activation(config.get("recurrent_activation", "sigmoid"), layer.name) if kind != "SimpleRNN" else None
+    use_bias = config.get("use_bias", True)
+    weights = _weights(layer)
+    kernel, recurrent = weights[0], weights[1]
+    units = recurrent.shape[0]
+    if kind == "GRU" and config.get("reset_after", True):
+        input_bias, recurrent_bias = (weights[2][0], weights[2][1]) if use_bias else (None, None)
+    else:
+        input_bias, recurrent_bias = (weights[2] if use_bias else None), None
+    cell = {
+        "LSTM": _lstm_cell(recurrent, activation, recurrent_activation, units),
+        "SimpleRNN": _simple_cell(recurrent, activation),
+        "GRU": _gru_cell(recurrent, recurrent_bias, activation, recurrent_activation, units, config.get("reset_after", True)),
+    }[kind]
+    carries = 2 if kind == "LSTM" else 1
+    return_sequences = bool(config.get("return_sequences", False))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        batch, length = x.shape[0], x.shape[1]
+        state = [np.zeros((batch, units), dtype=np.float32) for _ in range(carries)]
+        outputs = np.empty((batch, length, units), dtype=np.float32) if return_sequences else None
+        for start in range(0, length, TIME_BLOCK):
+            block = x[:, start : start + TIME_BLOCK] @ kernel  # (B, T, gates x units): the input products
+            if input_bias is not None:
+                block += input_bias
+            for t in range(block.shape[1]):
+                state = cell(block[:, t], state)
+                if outputs is not None:
+                    outputs[:, start + t] = state[0]
+        return outputs if outputs is not None else state[0]
+
+    return run
+
+
+def _lstm_cell(recurrent: np.ndarray, activation: Step, recurrent_activation: Step, units: int):
+    def cell(xw: np.ndarray, state: list[np.ndarray]) -> list[np.ndarray]:
+        h, c = state
+        z = xw + h @ recurrent
+        gates = recurrent_activation(z)  # i, f and o; the third quarter is unused (the candidate takes `activation`)
+        c = gates[:, units : 2 * units] * c + gates[:, :units] * activation(z[:, 2 * units : 3 * units])
+        return [gates[:, 3 * units :] * activation(c), c]
+
+    return cell
+
+
+def _gru_cell(recurrent: np.ndarray, recurrent_bias: np.ndarray | None, activation: Step, recurrent_activation: Step, units: int, reset_after: bool):
+    def cell(xw: np.ndarray, state: list[np.ndarray]) -> list[np.ndarray]:
+        (h,) = state
+        if reset_after:
+            inner = h @ recurrent
+            if recurrent_bias is not None:
+                inner += recurrent_bias
+            z = recurrent_activation(xw[:, :units] + inner[:, :units])
+            r = recurrent_activation(xw[:, units : 2 * units] + inner[:, units : 2 * units])
+            hh = activation(xw[:, 2 * units :] + r * inner[:, 2 * units :])
+        else:
+            inner = h @ recurrent[:, : 2 * units]
+            z = recurrent_activation(xw[:, :units] + inner[:, :units])
+            r = recurrent_activation(xw[:, units : 2 * units] + inner[:, units:])
+            hh = activation(xw[:, 2 * units :] + (r * h) @ recurrent[:, 2 * units :])
+        return [z * h + (1 - z) * hh]
+
+    return cell
+
+
+def _simple_cell(recurrent: np.ndarray, activation: Step):
+    def cell(xw: np.ndarray, state: list[np.ndarray]) -> list[np.ndarray]:
+        return [activation(xw + state[0] @ recurrent)]
+
+    return cell
