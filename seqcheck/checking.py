@@ -61,6 +61,7 @@ def check(
     profile: str = DEFAULT_PROFILE,
     exhaustive_budget: int = DEFAULT_EXHAUSTIVE_BUDGET,
     allow_unsafe: bool = False,
+    engine: str = "auto",
 ) -> Report:
     """Check ``model`` against every invariant (or those given) on ``pattern``'s stream.
 
@@ -72,7 +73,9 @@ def check(
     ``exhaustive_budget`` symbols are then swept, so that a pass covers every case and a
     counterexample is the minimum under the documented order (see :mod:`seqcheck.space`).
     ``profile`` names the Hypothesis settings (:mod:`seqcheck.profiles`: ``dev``, ``ci``,
-    ``thorough``); ``max_examples`` overrides its number of examples per form.
+    ``thorough``); ``max_examples`` overrides its number of examples per form.  ``engine`` says how a
+    Keras model is evaluated (:class:`~seqcheck.models.keras.KerasModel`): ``"auto"`` translates it to
+    NumPy when it can, verified against the model, ``"keras"`` always calls its compiled function.
     """
     for name, value in (("seed", seed), ("max_examples", max_examples), ("exhaustive_budget", exhaustive_budget)):
         if value is None and name == "max_examples":  # the profile's number
@@ -85,7 +88,9 @@ def check(
     if not battery or not all(isinstance(inv, Invariant) for inv in battery):
         raise invalid("invariants", battery, "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
 
-    subject = as_model(model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe)
+    subject = as_model(
+        model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe, engine=engine
+    )
     notes = list(subject.notes)
     if subject.fixed_length is not None:
         space = _rigid_space(subject, space, min_length=min_length, max_length=max_length)
@@ -111,6 +116,7 @@ def check(
     return Report(
         model=subject.name,
         model_description=subject.description,
+        model_engine=subject.engine,
         space=space,
         seed=seed,
         results=results,

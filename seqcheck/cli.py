@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-examples", type=_positive("--max-examples"), help="Hypothesis examples per form (default: the profile's)")
     check.add_argument("--profile", choices=("dev", "ci", "thorough"), default="ci", help="Hypothesis settings profile (default ci)")
     check.add_argument(
+        "--engine", choices=("auto", "numpy", "keras"), default="auto",
+        help="how the model is evaluated: auto (NumPy translation when possible, verified against the model), numpy, keras",
+    )
+    check.add_argument(
         "--unsafe-load", action="store_true",
         help="allow a model file that carries code (Lambda layers) to run it: only for files you trust",
     )
@@ -176,6 +180,7 @@ def _run_check(args: argparse.Namespace) -> int:
         max_examples=args.max_examples,
         profile=args.profile,
         allow_unsafe=args.unsafe_load,
+        engine=args.engine,
     )
     print(report.render())
     _write_outputs(report, outputs)

@@ -36,6 +36,8 @@ class Report:
     diagnosis: list[str] = field(default_factory=list)
     reproduce: str = ""
     notes: list[str] = field(default_factory=list)
+    #: How windows were evaluated (:attr:`seqcheck.models.ModelUnderTest.engine`).
+    model_engine: str = "native"
 
     @property
     def passed(self) -> bool:
@@ -56,7 +58,7 @@ class Report:
         return {
             "version": REPORT_VERSION,
             "passed": self.passed,
-            "model": {"name": self.model, "description": self.model_description},
+            "model": {"name": self.model, "description": self.model_description, "engine": self.model_engine},
             "pattern": pattern.text,
             "period": pattern.period,
             "alphabet_size": pattern.alphabet_size,

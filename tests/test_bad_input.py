@@ -71,6 +71,12 @@ def _api_not_a_model(env):
     seqcheck.check(42, pattern="11000")
 
 
+def _api_engine_on_callable(env):
+    import seqcheck
+
+    seqcheck.check(lambda batch: np.full((len(batch), 2), 0.5), pattern="11000", engine="keras")
+
+
 def _api_bad_seed(env):
     import seqcheck
 
@@ -127,6 +133,9 @@ CASES: list[Case] = [
          ("check", "{dir}/rigid.keras", "--pattern", "11000", "--min-length", "5", "--max-length", "5")),
     Case("encoding-conflict", "--encoding that contradicts the model", ("check", M, "--pattern", "11000", "--encoding", "tokens")),
     Case("encoding-unknown", "unknown --encoding", ("check", M, "--pattern", "11000", "--encoding", "bits")),
+    Case("engine-unknown", "unknown --engine", ("check", M, "--pattern", "11000", "--engine", "fast")),
+    Case("engine-numpy-cannot", "--engine numpy on a model it cannot translate (length-rigid)",
+         ("check", "{dir}/rigid.keras", "--pattern", "11000", "--engine", "numpy")),
     # -- conflicting or unusable options
     Case("json-over-model", "--json would overwrite the model", ("check", M, "--pattern", "11000", "--json", M)),
     Case("json-folder", "--json is a folder", ("check", M, "--pattern", "11000", "--json", "{dir}/folder")),
@@ -140,6 +149,8 @@ CASES: list[Case] = [
          command="seqcheck.check(fn, pattern='11000')"),
     Case("not-a-model", "an object that is no model", api=_api_not_a_model, command="seqcheck.check(42, pattern='11000')"),
     Case("seed-negative", "negative seed", api=_api_bad_seed, command="seqcheck.check(fn, pattern='11000', seed=-1)"),
+    Case("engine-on-callable", "engine= for a callable", api=_api_engine_on_callable,
+         command="seqcheck.check(fn, pattern='11000', engine='keras')"),
 ]
 
 

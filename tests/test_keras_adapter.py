@@ -83,7 +83,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def test_importing_adapter_does_not_import_tensorflow_or_keras():
     code = (
-        "import sys; import seqcheck.models.keras, seqcheck.models.keras_files, seqcheck.models;"
+        "import sys; import seqcheck.models.keras, seqcheck.models.keras_files, seqcheck.models.keras_numpy, seqcheck.models;"
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules];"
         "assert not bad, bad"
     )
@@ -95,19 +95,21 @@ def test_importing_adapter_does_not_import_tensorflow_or_keras():
 # -- detection and numerical agreement with model.predict ---------------------------------------
 
 
+@pytest.mark.parametrize("engine", ["auto", "keras"])
 @pytest.mark.parametrize(
-    "build, k, encoding, output",
+    "build, k, encoding, output, auto_engine",
     [
-        (seed_model, 2, "scalar", "probabilities"),
-        (onehot_model, 3, "onehot", "probabilities"),
-        (token_model, 3, "tokens", "probabilities"),
-        (per_step_model, 2, "scalar", "probabilities"),
-        (logits_model, 3, "onehot", "logits"),
+        (seed_model, 2, "scalar", "probabilities", "numpy"),
+        (onehot_model, 3, "onehot", "probabilities", "numpy"),
+        (token_model, 3, "tokens", "probabilities", "numpy"),
+        (per_step_model, 2, "scalar", "probabilities", "keras"),  # TimeDistributed is not translated
+        (logits_model, 3, "onehot", "logits", "numpy"),
     ],
 )
-def test_detection_and_predictions_match_keras_predict(build, k, encoding, output):
+def test_detection_and_predictions_match_keras_predict(build, k, encoding, output, auto_engine, engine):
     model = build()
-    adapter = KerasModel(model, alphabet_size=k)
+    adapter = KerasModel(model, alphabet_size=k, engine=engine)
+    assert adapter.engine == (auto_engine if engine == "auto" else "keras")
     assert adapter.encoding == encoding
     assert adapter.output == output
     assert adapter.name == model.name
@@ -191,11 +193,11 @@ def test_model_is_not_modified():
         np.testing.assert_array_equal(a, b)
 
 
-# -- speed: one trace for every length and batch size ------------------------------------------
+# -- speed: one trace for every length and batch size (the compiled path) ----------------------
 
 
 def test_thirty_lengths_cause_no_retracing():
-    adapter = KerasModel(seed_model(), alphabet_size=2)
+    adapter = KerasModel(seed_model(), alphabet_size=2, engine="keras")
     for i, length in enumerate(range(1, 31)):
         out = adapter.predict_proba(windows(2, length, batch=1 + i % 4))
         assert out.shape == (1 + i % 4, 2)
@@ -204,13 +206,13 @@ def test_thirty_lengths_cause_no_retracing():
 
 
 def test_tokens_no_retracing_and_chunked_batches():
-    adapter = KerasModel(token_model(), alphabet_size=3)
+    adapter = KerasModel(token_model(), alphabet_size=3, engine="keras")
     adapter.max_batch_symbols = 40  # forces several chunks, of different batch sizes
     w = windows(3, 12, batch=9)
     proba = adapter.predict_proba(w)
     assert proba.shape == (9, 3)
     assert adapter.calls == 3
-    np.testing.assert_allclose(proba, KerasModel(token_model(), alphabet_size=3).predict_proba(w), atol=1e-6)
+    np.testing.assert_allclose(proba, KerasModel(token_model(), alphabet_size=3, engine="keras").predict_proba(w), atol=1e-6)
     for length in range(2, 12):
         adapter.predict_proba(windows(3, length))
     assert adapter.tracing_count == 1
@@ -373,7 +375,7 @@ def test_per_step_plain_dense_uses_one_function():
     _seed(10)
     inp = keras.Input((None, 1))
     model = keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(keras.layers.GRU(3, return_sequences=True)(inp)))
-    adapter = KerasModel(model, alphabet_size=2)
+    adapter = KerasModel(model, alphabet_size=2, engine="keras")
     for length in (2, 5, 13):
         w = windows(2, length, batch=6)
         eager = np.asarray(model(w[..., None].astype("float32"), training=False))[:, -1, 0]

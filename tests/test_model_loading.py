@@ -154,7 +154,7 @@ def test_oversized_config_and_archive_are_refused(tmp_path, monkeypatch):
 
 def test_fixed_time_dimension_is_rebuilt_with_the_same_weights_and_said_so():
     model = lstm_model(time=10, name="fixed")
-    adapter = KerasModel(model, alphabet_size=2)
+    adapter = KerasModel(model, alphabet_size=2, engine="keras")  # the compiled path: one trace for every length
     assert adapter.fixed_length is None and adapter.input_shape == (None, None, 1)
     assert adapter.runner is not model and adapter.model is model
     assert "rebuilt" in adapter.description and "was 10" in adapter.description

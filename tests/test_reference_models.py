@@ -100,3 +100,36 @@ def test_train_bad_input(args, fragment, tmp_path, capsys):
     assert main([a.format(tmp=tmp_path) for a in args]) == 2
     err = capsys.readouterr().err
     assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def _same(a, b, where="report"):
+    """Recursive equality, floats to 1e-5: the two engines' probabilities differ in the last float32 bits."""
+    if isinstance(a, float) and isinstance(b, float):
+        assert a == pytest.approx(b, rel=1e-5, abs=1e-6, nan_ok=True), where
+    elif isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            _same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("which", ["seed", "fixed"])
+def test_numpy_engine_gives_the_report_keras_gives(which, seed_model_path, fixed_model_path):
+    """The NumPy translation is an optimisation only: every verdict, counterexample, count and table of the
+    whole battery is the one the compiled Keras function gives."""
+    from seqcheck.models.keras import KerasModel
+    from seqcheck.models.keras_files import load_keras_model
+
+    model = load_keras_model(seed_model_path if which == "seed" else fixed_model_path)
+    reports = {}
+    for engine in ("numpy", "keras"):
+        adapter = KerasModel(model, alphabet_size=2, engine=engine, name=which)
+        reports[engine] = seqcheck.check(adapter, pattern="11000", train_length=10).to_dict()
+        assert reports[engine]["model"].pop("engine") == engine
+    assert reports["numpy"]["passed"] is (which == "fixed")
+    _same(reports["numpy"], reports["keras"])

@@ -10,7 +10,7 @@ import os
 import sys
 
 from seqcheck.errors import invalid
-from seqcheck.models.base import ModelUnderTest
+from seqcheck.models.base import ENGINES, ModelUnderTest
 from seqcheck.models.function import CallableModel
 
 __all__ = ["ModelUnderTest", "CallableModel", "as_model"]
@@ -28,13 +28,23 @@ def as_model(
     encoding: str | None = None,
     output: str = "auto",
     allow_unsafe: bool = False,
+    engine: str = "auto",
 ) -> ModelUnderTest:
     """Wrap ``model`` so that the checks can call it.
 
     ``model`` is a :class:`ModelUnderTest`, a ``keras.Model``, a path to a ``.keras`` file (loaded
     with Keras's safe mode unless ``allow_unsafe=True``) or a callable taking a numpy batch.
-    ``encoding`` overrides the detected input layout (see :mod:`seqcheck.models.base`).
+    ``encoding`` overrides the detected input layout (see :mod:`seqcheck.models.base`); ``engine``
+    says how a Keras model is evaluated (see :class:`~seqcheck.models.keras.KerasModel`).
     """
+    if engine not in ENGINES:
+        raise invalid("engine", engine, f"one of {', '.join(ENGINES)}", "leave engine='auto' unless you need one path")
+    keras_given = isinstance(model, (str, os.PathLike)) or _is_keras_model(model)
+    if engine != "auto" and not keras_given:
+        raise invalid(
+            "engine", engine, "'auto' for anything but a Keras model or .keras path",
+            "drop engine=, or pass KerasModel(model, engine=...) yourself",
+        )
     if isinstance(model, ModelUnderTest):
         return model
     if isinstance(model, (str, os.PathLike)):
@@ -42,11 +52,13 @@ def as_model(
         from seqcheck.models.keras_files import load_keras_model
 
         keras_model = load_keras_model(model, allow_unsafe=allow_unsafe)
-        return KerasModel(keras_model, alphabet_size=alphabet_size, encoding=encoding, output=output, name=os.fspath(model))
+        return KerasModel(
+            keras_model, alphabet_size=alphabet_size, encoding=encoding, output=output, name=os.fspath(model), engine=engine
+        )
     if _is_keras_model(model):
         from seqcheck.models.keras import KerasModel
 
-        return KerasModel(model, alphabet_size=alphabet_size, encoding=encoding, output=output)
+        return KerasModel(model, alphabet_size=alphabet_size, encoding=encoding, output=output, engine=engine)
     if callable(model):
         return CallableModel(model, alphabet_size=alphabet_size, encoding=encoding or "tokens", output=output)
     raise invalid(

@@ -3,9 +3,16 @@
 Importing this module never imports TensorFlow or Keras: Keras is imported inside
 :class:`KerasModel`'s methods, so that ``import seqcheck`` stays fast and framework-free.
 
-Calling a Keras model through ``model.predict`` costs 70-120 ms a call; :class:`KerasModel` builds one
-compiled function (on the TensorFlow backend a ``tf.function`` whose batch and time dimensions are
-``None``) so that every window length, every batch size runs the same graph, with no retracing.
+Calling a Keras model through ``model.predict`` costs 70-120 ms a call.  :class:`KerasModel` evaluates
+windows one of two ways (its ``engine``):
+
+- ``"numpy"``: a model made of the usual sequence layers is translated to NumPy from its weights
+  (:mod:`seqcheck.models.keras_numpy`): no graph to trace, microseconds per time step.  The
+  translation is used only if it agrees with the model on a probe batch, and every window whose
+  prediction is too close to call is evaluated by the model itself.
+- ``"keras"``: one compiled function (on the TensorFlow backend a ``tf.function`` whose batch and time
+  dimensions are ``None``), so that every window length, every batch size runs the same graph, with
+  no retracing.  Batch invariance, a property of the framework's batched execution, always runs here.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
-from seqcheck.models.base import ModelUnderTest, check_encoding, check_output_kind
+from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_output_kind, decode, encode
 from seqcheck.models.keras_files import import_keras, load_keras_model
 
 __all__ = ["KerasModel", "load_keras_model"]
@@ -26,6 +33,13 @@ _PLAIN_LAYERS = frozenset({"InputLayer", "Dense", "Dropout", "Activation", "Soft
 
 #: Layers whose output size depends on the number of time steps: a model holding one is length-rigid.
 _LENGTH_PINNING = frozenset({"Flatten", "Reshape"})
+
+#: Largest difference allowed between the NumPy translation and the model on the probe batch.
+PROBE_ATOL = 1e-5
+
+#: Windows whose two most probable symbols are closer than this are decided by the model itself:
+#: ten times the probe's tolerance, so that no float rounding can flip a decision.
+DECISION_MARGIN = 1e-4
 
 _PROBABILITY_ACTIVATIONS = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
 _LOGIT_ACTIVATIONS = frozenset({"linear", "log_softmax", "log_sigmoid"})
@@ -165,8 +179,6 @@ def _restore(snapshot: list[tuple[Any, np.ndarray]]) -> None:
 def _verify_rebuilt(keras: Any, model: Any, rebuilt: Any, shape: tuple, encoding: str, k: int, *, stateful: bool) -> None:
     """Raise unless ``rebuilt`` gives ``model``'s outputs at its own length (a stateful model from reset states)
     and accepts windows one step shorter and longer. The user's model's variables are restored afterwards."""
-    from seqcheck.models.base import encode
-
     length = shape[1] if shape[1] is not None else 7
     batch = shape[0] if shape[0] is not None else 3
     rng = np.random.default_rng(0)
@@ -199,8 +211,19 @@ class KerasModel(ModelUnderTest):
     The user's model is never modified: not compiled, its weights and trainability untouched.
     """
 
-    def __init__(self, model: Any, *, alphabet_size: int, encoding: str | None = None, output: str = "auto", name: str | None = None):
+    def __init__(
+        self,
+        model: Any,
+        *,
+        alphabet_size: int,
+        encoding: str | None = None,
+        output: str = "auto",
+        name: str | None = None,
+        engine: str = "auto",
+    ):
         keras = import_keras()
+        if engine not in ENGINES:
+            raise invalid("engine", engine, f"one of {', '.join(ENGINES)}", "leave engine='auto' unless you need one path")
         if isinstance(alphabet_size, bool) or not isinstance(alphabet_size, (int, np.integer)) or alphabet_size < 2:
             raise invalid("alphabet_size", alphabet_size, "an integer >= 2", "pass the number of symbols of the pattern's alphabet")
         alphabet_size = int(alphabet_size)
@@ -253,6 +276,20 @@ class KerasModel(ModelUnderTest):
         self._per_length = False
         self._fns = {}
         self._fn = self._build_function(keras, runner, encoding, input_shape)
+        #: How windows are evaluated: ``"numpy"`` (the model's weights in NumPy, verified) or ``"keras"``.
+        self.engine = "keras"
+        #: Why the NumPy translation is not used, when it is not (``None`` when it is, or was not asked for).
+        self.engine_reason: str | None = None
+        self._program = None
+        if engine != "keras":
+            self._program, self.engine_reason = self._translate(keras, runner)
+            if self._program is not None:
+                self.engine = "numpy"
+            elif engine == "numpy":
+                raise ModelError(
+                    f"{label}: engine='numpy' cannot run this model ({self.engine_reason});"
+                    f" pass engine='auto' or 'keras' to call it through Keras"
+                )
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -402,6 +439,31 @@ class KerasModel(ModelUnderTest):
         self._fns = {input_shape[1]: fn}
         return fn
 
+    def _translate(self, keras: Any, runner: Any) -> tuple[Any, str | None]:
+        """The model's :class:`~seqcheck.models.keras_numpy.NumpyProgram`, if it can be built and agrees with the
+        model on a probe batch (16 random windows of length 4, every probability within ``PROBE_ATOL``);
+        else ``None`` and why."""
+        from seqcheck.models.keras_numpy import Untranslatable, translate
+
+        if self.fixed_length is not None:
+            return None, "the model is length-rigid"
+        try:
+            program = translate(runner, keras)
+        except Untranslatable as exc:
+            return None, str(exc)
+        k = self.alphabet_size
+        # Length 4: every weight is used from the second step on; the eager call costs a few ms per step.
+        x = encode(np.random.default_rng(0).integers(0, k, size=(16, 4)), self.encoding, k)
+        try:
+            expected = decode(self._call_keras(x, eager=True), len(x), k, self.output)
+            got = decode(program(x), len(x), k, self.output)
+        except Exception as exc:  # noqa: BLE001 - a translation that cannot run is not used
+            return None, f"the probe failed: {type(exc).__name__}: {first_line(exc, 120)}"
+        if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=PROBE_ATOL, equal_nan=True):
+            deviation = float(np.nanmax(np.abs(got - expected))) if got.shape == expected.shape else float("inf")
+            return None, f"the translation differs from the model by {deviation:.3g} on the probe batch"
+        return program, None
+
     # -- calling --------------------------------------------------------------------------------
 
     @property
@@ -413,6 +475,25 @@ class KerasModel(ModelUnderTest):
         return sum(int(fn.experimental_get_tracing_count()) for fn in self._fns.values())
 
     def _call(self, x: np.ndarray) -> np.ndarray:
+        """The NumPy program's output, with every too-close-to-call window's row from Keras itself."""
+        if self._program is None:
+            return self._call_keras(x)
+        raw = self._program(x)
+        probs = decode(raw, len(x), self.alphabet_size, self.output)
+        finite = np.isfinite(probs).all(axis=1)
+        top = np.sort(np.where(finite[:, None], probs, 0.0), axis=1)[:, -2:]
+        undecided = ~finite | (top[:, 1] - top[:, 0] < DECISION_MARGIN)
+        if undecided.any():
+            raw = np.array(raw, copy=True)
+            raw[undecided] = self._call_keras(x[undecided])
+        return raw
+
+    def _call_native(self, x: np.ndarray) -> np.ndarray:
+        return self._call_keras(x)
+
+    def _call_keras(self, x: np.ndarray, *, eager: bool = False) -> np.ndarray:
+        """The model's output through Keras: its compiled function, or the model itself called eagerly (no trace,
+        slower per call: for a one-off call such as the probe)."""
         if self.fixed_length is not None and x.shape[1] != self.fixed_length:
             raise ModelError(
                 f"model {self.name} is length-rigid: it accepts only windows of length {self.fixed_length}, not"
@@ -420,7 +501,7 @@ class KerasModel(ModelUnderTest):
                 f" or rebuild it with a free time dimension (keras.Input(shape=(None, ...)))"
             )
         try:
-            if self._fn is not None:
+            if self._fn is not None and not eager:
                 raw = self._fn(x)
             else:
                 raw = self.runner(x, training=False)
