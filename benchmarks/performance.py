@@ -48,6 +48,7 @@ PATTERN = "11000"
 TRAIN_LENGTH = 10
 
 FULL = {
+    "counterexample_properties": ["phase-shift invariance", "length generalization"],
     "hand_max_examples": 100,
     "throughput_max_length": 200,
     "scaling_lengths": [50, 100, 200, 400, 800],
@@ -61,6 +62,7 @@ FULL = {
     "sweep_batch": 1_000,
 }
 SMOKE = {
+    "counterexample_properties": ["phase-shift invariance"],
     "hand_max_examples": 4,
     "throughput_max_length": 12,
     "scaling_lengths": [10, 20],
@@ -230,44 +232,101 @@ PROPERTIES = {
 }
 
 
-def time_to_counterexample(seed_path: Path, cfg: dict, repeat: int) -> dict:
-    """For each property: seqcheck.check from the loaded model to the minimal counterexample, and the hand-written test."""
+def counterexample_child(side: str, prop: str, model_path: str, max_length: str, max_examples: str) -> dict:
+    """In a fresh process: load the seed model, then time one side (``seqcheck`` or ``hand``) on ``prop``."""
     from hypothesis import find, strategies as st
 
     from seqcheck.models.keras_files import load_keras_model
 
+    pattern, max_length = Pattern.parse(PATTERN), int(max_length)
+    keras_model = load_keras_model(model_path)
+    # Hypothesis's first run in a process pays a one-off gc.collect() (register_random), 0.1-0.2 s with
+    # TensorFlow loaded: paid here, outside the timing, since either side would pay it once per process.
+    find(st.integers(), lambda x: True)
+    if side == "hand":
+        started = time.perf_counter()
+        found, calls = hand_written(keras_model, pattern, prop, max_length, int(max_examples))
+        return {"seconds": time.perf_counter() - started, "calls": calls, "found": found}
+    invariant = PROPERTIES[prop][0]
+    out: dict = {}
+    for run in ("cold", "warm"):  # the first check in the process, then a second one of the same loaded model
+        started = time.perf_counter()
+        report = seqcheck.check(keras_model, pattern=PATTERN, train_length=TRAIN_LENGTH, max_length=max_length,
+                                invariants=[invariant])
+        out[run] = time.perf_counter() - started
+    cx = report[prop].counterexample
+    out["found"] = "none" if cx is None else (
+        f"length {cx.length}, phase {cx.phase}" if cx.other is None
+        else f"length {cx.other.length}, start +{cx.length - cx.other.length}, phase {cx.phase}")
+    out["engine"] = report.model_engine
+    return out
+
+
+COUNTEREXAMPLE_CHILD = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import performance
+print("RESULT " + json.dumps(performance.counterexample_child(*sys.argv[2:])))
+"""
+
+
+def time_to_counterexample(seed_path: Path, cfg: dict, repeat: int) -> dict:
+    """For each property, each side in fresh processes (interleaved): seqcheck.check from the loaded model to the
+    minimal counterexample, and the hand-written test; the best of ``repeat`` of each."""
     pattern = Pattern.parse(PATTERN)
     max_length = max(4 * TRAIN_LENGTH, 40) if cfg is FULL else cfg["throughput_max_length"]
-    keras_model = load_keras_model(seed_path)
-    # Hypothesis's first run in a process pays a one-off gc.collect() (register_random), 0.1-0.2 s with
-    # TensorFlow loaded: paid here, outside both timings, since either side would pay it once per process.
-    find(st.integers(), lambda x: True)
+
+    def child(side: str, prop: str) -> dict:
+        argv = python_child(COUNTEREXAMPLE_CHILD, str(Path(__file__).parent), side, prop, str(seed_path),
+                            str(max_length), str(cfg["hand_max_examples"]))
+        _, _, code, text = run_child(argv)
+        lines = [line for line in text.splitlines() if line.startswith("RESULT ")]
+        if code != 0 or not lines:
+            raise RuntimeError(f"the {side} child for {prop} failed (exit {code}):\n{text[-2000:]}")
+        return json.loads(lines[-1][len("RESULT "):])
+
     out: dict = {}
-    for prop, (invariant, fields) in PROPERTIES.items():
-
-        def ours():  # wrapping (one compiled function, traced once), search, sweep, report
-            report = seqcheck.check(keras_model, pattern=PATTERN, train_length=TRAIN_LENGTH, max_length=max_length,
-                                    invariants=[invariant])
-            return report[prop].counterexample
-
-        t_ours, cx = best_of(repeat, ours)
-        t_hand, (hand_cx, calls) = best_of(
-            1, lambda: hand_written(keras_model, pattern, prop, max_length, cfg["hand_max_examples"]))
-        shown = "none" if cx is None else (f"length {cx.length}, phase {cx.phase}" if cx.other is None else
-                                           f"length {cx.other.length}, start +{cx.length - cx.other.length}, phase {cx.phase}")
-        log(f"  {prop}, lengths {pattern.min_context}..{max_length}:")
-        log(f"    seqcheck.check:                     {t_ours:6.3f}s  minimal: {shown}")
-        log(f"    hand-written @given + model.predict: {t_hand:6.3f}s  {calls} predict calls"
-            f" ({t_hand / max(calls, 1) * 1000:.0f} ms each), shrunk to ({fields}) = {hand_cx}")
-        log(f"    speed-up: {t_hand / t_ours:.1f}x")
-        out[prop] = {"seqcheck_s": t_ours, "hand_written_s": t_hand, "hand_written_calls": calls, "speedup": t_hand / t_ours}
-    t_battery, report = best_of(repeat, lambda: seqcheck.check(keras_model, pattern=PATTERN, train_length=TRAIN_LENGTH,
-                                                                max_length=max_length))
-    log(f"  the whole battery (four invariants, {sum(not r.passed for r in report.results)} fail): {t_battery:.3f}s")
-    out["battery_s"] = t_battery
+    for prop in cfg["counterexample_properties"]:
+        fields = PROPERTIES[prop][1]
+        ours, hand = [], []
+        for _ in range(repeat):
+            ours.append(child("seqcheck", prop))
+            hand.append(child("hand", prop))
+        t_cold, t_warm = min(r["cold"] for r in ours), min(r["warm"] for r in ours)
+        t_hand, calls = min(r["seconds"] for r in hand), hand[-1]["calls"]
+        log(f"  {prop}, lengths {pattern.min_context}..{max_length} (each side in a fresh process, best of {repeat}):")
+        log(f"    seqcheck.check, first in the process: {t_cold:6.3f}s  minimal: {ours[-1]['found']}"
+            f"  (engine: {ours[-1]['engine']})")
+        log(f"    seqcheck.check, second:               {t_warm:6.3f}s")
+        log(f"    hand-written @given + model.predict:  {t_hand:6.3f}s  {calls} predict calls"
+            f" ({t_hand / max(calls, 1) * 1000:.0f} ms each), shrunk to ({fields}) = {tuple(hand[-1]['found'] or ())}")
+        log(f"    speed-up: {t_hand / t_cold:.1f}x (first check), {t_hand / t_warm:.1f}x (second)")
+        out[prop] = {"seqcheck_s": t_cold, "seqcheck_second_s": t_warm, "hand_written_s": t_hand,
+                     "hand_written_calls": calls, "speedup": t_hand / t_cold, "engine": ours[-1]["engine"]}
     # The headline: the design card's first invariant, the counterexample `seqcheck check` prints first.
     out["speedup"] = out["phase-shift invariance"]["speedup"]
     return out
+
+
+def battery_time(seed_path: Path, repeat: int) -> dict:
+    """The whole battery on the seed model, NumPy engine against the compiled Keras function (one process,
+    interleaved, best of ``repeat``)."""
+    from seqcheck.models.keras import KerasModel
+    from seqcheck.models.keras_files import load_keras_model
+
+    keras_model = load_keras_model(seed_path)
+    max_length = max(4 * TRAIN_LENGTH, 40)
+    best: dict = {}
+    for _ in range(repeat):
+        for engine in ("auto", "keras"):
+            seconds, report = best_of(1, lambda: seqcheck.check(
+                KerasModel(keras_model, alphabet_size=2, engine=engine), pattern=PATTERN, train_length=TRAIN_LENGTH,
+                max_length=max_length))
+            best[report.model_engine] = min(best.get(report.model_engine, float("inf")), seconds)
+    for engine, seconds in best.items():
+        log(f"  the whole battery (four invariants, {sum(not r.passed for r in report.results)} fail),"
+            f" engine {engine}: {seconds:.3f}s")
+    return best
 
 
 # -- 2. sweep throughput --------------------------------------------------------------------------
@@ -281,8 +340,9 @@ def throughput(fixed_path: Path, cfg: dict, repeat: int) -> dict:
     max_length = cfg["throughput_max_length"]
     lengths = range(pattern.min_context, max_length + 1)
     keras_model = load_keras_model(fixed_path)
-    subject = KerasModel(keras_model, alphabet_size=2)
-    subject.warm_up(pattern.min_context)
+    subjects = {engine: KerasModel(keras_model, alphabet_size=2, engine=engine) for engine in ("auto", "keras")}
+    for subject in subjects.values():
+        subject.warm_up(pattern.min_context)
     fn = raw_function(keras_model, 1)
     inputs = [encoded(pattern, length) for length in lengths]
     fn(inputs[0])
@@ -292,23 +352,28 @@ def throughput(fixed_path: Path, cfg: dict, repeat: int) -> dict:
         for x in inputs:
             fn(x).numpy()
 
-    def ours():
+    def ours(subject):
         return seqcheck.check(subject, pattern=PATTERN, train_length=TRAIN_LENGTH, max_length=max_length,
                               invariants=[seqcheck.length_generalization])
 
-    t_raw = t_ours = float("inf")
-    for _ in range(repeat):  # interleaved, so both see the same machine load
+    t_raw = float("inf")
+    t_ours = {engine: float("inf") for engine in subjects}
+    for _ in range(repeat):  # interleaved, so that all see the same machine load
         t_raw = min(t_raw, best_of(1, raw)[0])
-        t, report = best_of(1, ours)
-        t_ours = min(t_ours, t)
+        for engine, subject in subjects.items():
+            t, report = best_of(1, lambda: ours(subject))
+            t_ours[engine] = min(t_ours[engine], t)
     result = report["length generalization"]
-    ratio = t_raw / t_ours
+    ratio = t_raw / t_ours["auto"]
     log(f"  {windows} windows (every phase, lengths {lengths.start}..{max_length}), fixed model"
         f" ({'passes' if result.passed else 'fails'}, exhaustive={result.exhaustive})")
-    log(f"  raw compiled calls, one per length: {t_raw:.3f}s = {windows / t_raw:,.0f} windows/s")
-    log(f"  seqcheck (Hypothesis + sweep):      {t_ours:.3f}s = {windows / t_ours:,.0f} windows/s")
-    log(f"  throughput vs raw: {ratio:.2f}")
-    return {"windows": windows, "raw_s": t_raw, "seqcheck_s": t_ours, "ratio": ratio}
+    log(f"  raw compiled calls, one per length:        {t_raw:.3f}s = {windows / t_raw:,.0f} windows/s")
+    log(f"  seqcheck (Hypothesis + sweep), {subjects['auto'].engine:5} engine: {t_ours['auto']:.3f}s"
+        f" = {windows / t_ours['auto']:,.0f} windows/s")
+    log(f"  seqcheck (Hypothesis + sweep), keras engine: {t_ours['keras']:.3f}s = {windows / t_ours['keras']:,.0f} windows/s")
+    log(f"  throughput vs raw: {ratio:.2f} ({t_raw / t_ours['keras']:.2f} with the keras engine)")
+    return {"windows": windows, "raw_s": t_raw, "seqcheck_s": t_ours["auto"], "seqcheck_keras_engine_s": t_ours["keras"],
+            "engine": subjects["auto"].engine, "ratio": ratio}
 
 
 # -- 3. scaling ------------------------------------------------------------------------------------
@@ -517,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         seed_path, fixed_path = model_paths(args.smoke, workdir)
         log("\n1. time to the minimal counterexample (seed model)")
         figures["counterexample"] = time_to_counterexample(seed_path, cfg, repeat)
+        figures["battery"] = battery_time(seed_path, repeat)
         log("\n2. sweep throughput")
         figures["throughput"] = throughput(fixed_path, cfg, repeat)
         log("\n3. scaling")

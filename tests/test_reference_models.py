@@ -133,3 +133,17 @@ def test_numpy_engine_gives_the_report_keras_gives(which, seed_model_path, fixed
         assert reports[engine]["model"].pop("engine") == engine
     assert reports["numpy"]["passed"] is (which == "fixed")
     _same(reports["numpy"], reports["keras"])
+
+
+def test_numpy_engine_does_not_drift_from_keras_on_long_windows(fixed_model_path):
+    """The probe compares the engines on windows of length 4; errors must not grow with the length."""
+    from seqcheck.models.keras import KerasModel
+    from seqcheck.models.keras_files import load_keras_model
+
+    model = load_keras_model(fixed_model_path)
+    windows = np.random.default_rng(0).integers(0, 2, size=(16, 2000))
+    numpy_engine = KerasModel(model, alphabet_size=2)
+    assert numpy_engine.engine == "numpy"
+    np.testing.assert_allclose(
+        numpy_engine.predict_proba(windows), KerasModel(model, alphabet_size=2, engine="keras").predict_proba(windows), atol=1e-5
+    )

@@ -37,8 +37,8 @@ _LENGTH_PINNING = frozenset({"Flatten", "Reshape"})
 #: Largest difference allowed between the NumPy translation and the model on the probe batch.
 PROBE_ATOL = 1e-5
 
-#: Windows whose two most probable symbols are closer than this are decided by the model itself:
-#: ten times the probe's tolerance, so that no float rounding can flip a decision.
+#: Windows whose two most probable symbols are closer than this are decided by the model itself: ten
+#: times the probe's tolerance, so that a translation off by as much as the probe allows cannot flip a decision.
 DECISION_MARGIN = 1e-4
 
 _PROBABILITY_ACTIVATIONS = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
