@@ -85,7 +85,7 @@ def inputs(model: keras.Model, length: int, seed: int = 0) -> np.ndarray:
 def test_translation_computes_what_keras_computes(name, monkeypatch):
     monkeypatch.setattr(keras_numpy, "TIME_BLOCK", 4)  # long windows are computed in blocks of time steps
     model = randomized(MODELS[name](), seed=len(name))
-    program = translate(model, keras)
+    program = translate(model)
     for length in (1, 5, 11):
         x = inputs(model, length)
         expected = np.asarray(model(x, training=False))
@@ -117,9 +117,9 @@ def shared_layer_model() -> keras.Model:
 def test_what_cannot_be_translated_is_refused_with_the_reason():
     for fragment, build in UNSUPPORTED.items():
         with pytest.raises(Untranslatable, match=fragment.replace("(", r"\(")):
-            translate(build(), keras)
+            translate(build())
     with pytest.raises(Untranslatable, match="not one chain"):
-        translate(shared_layer_model(), keras)
+        translate(shared_layer_model())
 
 
 # -- the adapter: engine choice, probe, undecided windows, batch invariance ---------------------

@@ -282,7 +282,7 @@ class KerasModel(ModelUnderTest):
         self.engine_reason: str | None = None
         self._program = None
         if engine != "keras":
-            self._program, self.engine_reason = self._translate(keras, runner)
+            self._program, self.engine_reason = self._translate(runner)
             if self._program is not None:
                 self.engine = "numpy"
             elif engine == "numpy":
@@ -439,7 +439,7 @@ class KerasModel(ModelUnderTest):
         self._fns = {input_shape[1]: fn}
         return fn
 
-    def _translate(self, keras: Any, runner: Any) -> tuple[Any, str | None]:
+    def _translate(self, runner: Any) -> tuple[Any, str | None]:
         """The model's :class:`~seqcheck.models.keras_numpy.NumpyProgram`, if it can be built and agrees with the
         model on a probe batch (16 random windows of length 4, every probability within ``PROBE_ATOL``);
         else ``None`` and why."""
@@ -448,7 +448,7 @@ class KerasModel(ModelUnderTest):
         if self.fixed_length is not None:
             return None, "the model is length-rigid"
         try:
-            program = translate(runner, keras)
+            program = translate(runner)
         except Untranslatable as exc:
             return None, str(exc)
         k = self.alphabet_size

@@ -98,10 +98,10 @@ class NumpyProgram:
         return f"NumpyProgram({' -> '.join(self.layers)})"
 
 
-def translate(model: Any, keras: Any) -> NumpyProgram:
+def translate(model: Any) -> NumpyProgram:
     """The :class:`NumpyProgram` of ``model``; raises :class:`Untranslatable` for anything not supported."""
     layers = _layers(model)
-    steps = [_step(layer, keras) for layer in layers]
+    steps = [_step(layer) for layer in layers]
     _check_chain(model, layers)
     return NumpyProgram([s for s in steps if s is not None], [type(layer).__name__ for layer in layers])
 
@@ -149,7 +149,7 @@ def _weights(layer: Any) -> list[np.ndarray]:
     return [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
 
 
-def _step(layer: Any, keras: Any) -> Step | None:
+def _step(layer: Any) -> Step | None:
     """One layer as a NumPy function (``None`` for the identity)."""
     kind = type(layer).__name__
     if not type(layer).__module__.startswith("keras."):
