@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from seqcheck.errors import SeqcheckError
+from seqcheck.models.base import ENGINES
 from seqcheck.patterns import Pattern
 from seqcheck.profiles import DEFAULT_PROFILE, search_settings
 from seqcheck.subject import Subject, battery_params
@@ -28,6 +29,7 @@ OPTIONS = (
     ("seed", int, "seed of Hypothesis's search (default 0)"),
     ("report", str, "write every checked model's results to this JSON file"),
     ("profile", str, "Hypothesis settings profile of the searches: dev, ci (default) or thorough"),
+    ("engine", str, "how Keras models are evaluated: auto (default: NumPy when possible, verified), numpy or keras"),
 )
 
 _SUBJECTS = pytest.StashKey[list]()
@@ -71,6 +73,9 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
         search_settings(profile)
     except SeqcheckError as exc:
         raise pytest.UsageError(f"--seqcheck-{exc}") from None
+    engine = _option(config, "engine") or "auto"
+    if engine not in ENGINES:
+        raise pytest.UsageError(f"--seqcheck-engine={engine!r}: expected one of {', '.join(ENGINES)}; leave it unset for auto")
     model, pattern = _option(config, "model"), _option(config, "pattern")
     if model is not None:
         if pattern is None:
@@ -83,7 +88,7 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
             Subject(
                 name=os.path.basename(model), model=model, pattern=pattern, train_length=_option(config, "train-length"),
                 max_length=_option(config, "max-length"), seed=seed, profile=profile,
-                allow_unsafe=config.getoption("seqcheck_unsafe_load"),
+                allow_unsafe=config.getoption("seqcheck_unsafe_load"), engine=engine,
             )
         ]
     else:
@@ -93,6 +98,7 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
             Subject.deferred(
                 ref.name, ref.path, pattern=ref.pattern, train_length=ref.train_length,
                 max_length=_option(config, "max-length"), seed=seed, profile=profile, known_violations=ref.known_violations,
+                engine=engine,
             )
             for ref in REFERENCE_MODELS
         ]
@@ -122,7 +128,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     seed = _option(config, "seed") or 0
     model = _option(config, "model")
     target = f"model {model}, pattern {_option(config, 'pattern')}" if model else "the built-in reference models"
-    return f"seqcheck: seed {seed}, profile {_option(config, 'profile') or DEFAULT_PROFILE}, checking {target}"
+    engine = _option(config, "engine")
+    shown = f", engine {engine}" if engine not in (None, "auto") else ""
+    return f"seqcheck: seed {seed}, profile {_option(config, 'profile') or DEFAULT_PROFILE}{shown}, checking {target}"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -28,6 +28,7 @@ class Subject:
     seed: int = 0
     profile: str = DEFAULT_PROFILE
     allow_unsafe: bool = False
+    engine: str = "auto"
     known_violations: frozenset[str] = frozenset()
     lazy: bool = False
     _report: Report | None = field(default=None, repr=False)
@@ -48,6 +49,7 @@ class Subject:
                 seed=self.seed,
                 profile=self.profile,
                 allow_unsafe=self.allow_unsafe,
+                engine=self.engine,
             )
         return self._report
 

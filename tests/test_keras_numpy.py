@@ -191,3 +191,11 @@ def test_batch_invariance_runs_in_keras_the_other_invariants_do_not():
     assert adapter.tracing_count == 0
     seqcheck.check(adapter, pattern="11000", train_length=6, max_length=12, invariants=[seqcheck.batch_invariance])
     assert adapter.tracing_count == 1
+
+
+def test_a_subject_checks_with_its_engine(seed_model_path):
+    from seqcheck import Subject
+
+    for engine in ("keras", "auto"):
+        subject = Subject("seed", seed_model_path, pattern="11000", train_length=10, max_length=14, engine=engine)
+        assert subject.report().model_engine == ("keras" if engine == "keras" else "numpy")

@@ -34,6 +34,14 @@ def test_header_names_the_seed_and_the_model(project, seed_model_path):
     result.stdout.fnmatch_lines([f"seqcheck: seed 7, profile ci, checking model {seed_model_path}, pattern 11000"])
 
 
+def test_engine_option_shows_in_the_header_and_bad_values_are_a_usage_error(project, seed_model_path):
+    result = project.runpytest("--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "11000", "--seqcheck-engine", "keras", "--co")
+    result.stdout.fnmatch_lines([f"seqcheck: seed 0, profile ci, engine keras, checking model {seed_model_path}, pattern 11000"])
+    result = project.runpytest("--seqcheck-engine", "fast", "--co")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--seqcheck-engine='fast': expected one of auto, numpy, keras; leave it unset for auto*"])
+
+
 def test_violation_fails_with_the_counterexample_and_summary(project, seed_model_path):
     result = project.runpytest_subprocess(
         "--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "11000", "--seqcheck-train-length", "10"
