@@ -468,8 +468,9 @@ class KerasModel(ModelUnderTest):
 
     @property
     def tracing_count(self) -> int | None:
-        """How many times the compiled function was traced: 1 after the first call, whatever the lengths and batch
-        sizes (one per distinct length for models holding ``TimeDistributed``); ``None`` off TensorFlow."""
+        """How many times the compiled function was traced: 1 after its first call, whatever the lengths and batch
+        sizes (one per distinct length for models holding ``TimeDistributed``); 0 while the ``numpy`` engine has
+        needed no Keras call (no window too close to call, no batch invariance); ``None`` off TensorFlow."""
         if self._fn is None:
             return None
         return sum(int(fn.experimental_get_tracing_count()) for fn in self._fns.values())
