@@ -57,6 +57,9 @@ MODELS = {
         L.Activation("softmax"),
     ),
     "per-step outputs": lambda: functional(keras.Input((None, 1)), L.GRU(3, return_sequences=True), L.Dense(1, activation="sigmoid")),
+    "per-step, time-distributed": lambda: functional(
+        keras.Input((None, 1)), L.LSTM(3, return_sequences=True), L.TimeDistributed(L.Dense(2, activation="softmax"))
+    ),
     "other activations, no bias": lambda: sequential(
         keras.Input((None, 2)),
         L.LSTM(4, activation="softsign", recurrent_activation="hard_sigmoid", use_bias=False),
@@ -105,6 +108,7 @@ UNSUPPORTED = {
     "go_backwards=True": lambda: functional(keras.Input((None, 1)), L.LSTM(2, go_backwards=True), L.Dense(1)),
     "Doubled": lambda: functional(keras.Input((None, 1)), Doubled(2), L.Dense(1)),
     "activation 'gelu'": lambda: functional(keras.Input((None, 1)), L.LSTM(2), L.Dense(1, activation="gelu")),
+    "TimeDistributed over LSTM": lambda: functional(keras.Input((None, 3, 1)), L.TimeDistributed(L.LSTM(2)), L.LSTM(2), L.Dense(1)),
 }
 
 

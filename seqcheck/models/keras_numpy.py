@@ -8,9 +8,9 @@ that runs those products in NumPy with the model's own weights, in float32 as Ke
 
 Supported: ``InputLayer``; ``Embedding`` (without ``mask_zero``); ``LSTM``, ``GRU`` (both
 ``reset_after`` settings) and ``SimpleRNN`` (stateless, forwards, with or without
-``return_sequences``); ``Dense`` (on the last axis); ``Activation`` and ``Softmax`` (last axis); and
-the layers that are the identity at inference (``Dropout`` and its kin).  Activations:
-:data:`ACTIVATIONS`.  Every layer must have exactly that class (a subclass may change ``call``),
+``return_sequences``); ``Dense`` (on the last axis, alone or in ``TimeDistributed``);
+``Activation`` and ``Softmax`` (last axis); and the layers that are the identity at inference
+(``Dropout`` and its kin).  Activations: :data:`ACTIVATIONS`.  Every layer must have exactly that class (a subclass may change ``call``),
 float32 compute, no quantization or LoRA.  Anything else is not translated, and the model is called
 through Keras.
 
@@ -170,6 +170,11 @@ def _step(layer: Any) -> Step | None:
         if config.get("axis", -1) not in (-1, [-1]):
             raise Untranslatable(f"layer {layer.name}: softmax over axis {config.get('axis')}")
         return _softmax
+    if kind == "TimeDistributed":  # over a Dense layer: the Dense itself, which acts on the last axis
+        inner = layer.layer
+        if type(inner).__name__ != "Dense" or not type(inner).__module__.startswith("keras."):
+            raise Untranslatable(f"layer {layer.name}: TimeDistributed over {type(inner).__name__}")
+        return _step(inner)
     if kind == "Embedding":
         if config.get("mask_zero"):
             raise Untranslatable(f"layer {layer.name}: mask_zero=True")
