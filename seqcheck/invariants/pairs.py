@@ -12,6 +12,7 @@ the training length), then the smallest step, then the smallest phase.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -51,9 +52,14 @@ class WindowPairForm(Form):
         shorter = self._shorter_lengths(ctx)
         lengths = strategies.lengths(min_length=shorter.start, max_length=shorter.stop - 1, train_length=space.train_length)
         phases = strategies.phases(ctx.pattern)
-        # One strategy per length, built once: Hypothesis validates a strategy the first time it draws from it.
-        per_length = {n: st.tuples(st.just(n), st.integers(1, self._max_step(ctx, n)), phases) for n in shorter}
-        return lengths.flatmap(per_length.__getitem__)
+
+        # One strategy per length drawn, built on its first draw only: Hypothesis validates a new strategy
+        # object the first time it draws from it (and lengths may run to thousands, so none is built ahead).
+        @functools.lru_cache(maxsize=None)
+        def cases_at(length: int) -> st.SearchStrategy[Case]:
+            return st.tuples(st.just(length), st.integers(1, self._max_step(ctx, length)), phases)
+
+        return lengths.flatmap(cases_at)
 
     def key(self, ctx: Context, case: Case) -> tuple:
         length, step, phase = case
