@@ -10,7 +10,7 @@ import os
 import sys
 
 from seqcheck.errors import invalid
-from seqcheck.models.base import ENGINES, ModelUnderTest
+from seqcheck.models.base import ModelUnderTest
 from seqcheck.models.function import CallableModel
 
 __all__ = ["ModelUnderTest", "CallableModel", "as_model"]
@@ -37,8 +37,6 @@ def as_model(
     ``encoding`` overrides the detected input layout (see :mod:`seqcheck.models.base`); ``engine``
     says how a Keras model is evaluated (see :class:`~seqcheck.models.keras.KerasModel`).
     """
-    if engine not in ENGINES:
-        raise invalid("engine", engine, f"one of {', '.join(ENGINES)}", "leave engine='auto' unless you need one path")
     keras_given = isinstance(model, (str, os.PathLike)) or _is_keras_model(model)
     if engine != "auto" and not keras_given:
         raise invalid(
