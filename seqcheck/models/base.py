@@ -54,7 +54,8 @@ def encode(windows: np.ndarray, encoding: str, alphabet_size: int) -> np.ndarray
     return np.eye(alphabet_size, dtype=np.float32)[windows]
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, in the dtype of ``z``."""
     z = z - np.max(z, axis=-1, keepdims=True)
     e = np.exp(z)
     return e / np.sum(e, axis=-1, keepdims=True)
@@ -94,12 +95,12 @@ def decode(raw: object, batch_size: int, alphabet_size: int, output: str = "auto
             f" or 1 (binary); pass alphabet_size={width} if the model's alphabet is larger than the pattern's"
         )
     if output == "logits":
-        return _softmax(out)
+        return softmax(out)
     if output == "auto":
         rows = np.isfinite(out).all(axis=1)
         ok = out[rows]
         if ok.size and (ok.min() < 0 or ok.max() > 1 or not np.allclose(ok.sum(axis=1), 1.0, atol=1e-3)):
-            return _softmax(out)
+            return softmax(out)
     return out
 
 

@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from seqcheck.models.base import softmax
+
 __all__ = ["ACTIVATIONS", "NumpyProgram", "translate"]
 
 Step = Callable[[np.ndarray], np.ndarray]
@@ -35,11 +37,6 @@ TIME_BLOCK = 256
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.float32(1) / (np.float32(1) + np.exp(-x))  # exp overflows to inf for x << 0: gives 0, as it should
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
@@ -57,7 +54,7 @@ ACTIVATIONS: dict[str, Step] = {
     "relu": lambda x: np.maximum(x, np.float32(0)),
     "relu6": lambda x: np.clip(x, np.float32(0), np.float32(6)),
     "hard_sigmoid": lambda x: np.clip(x + np.float32(3), np.float32(0), np.float32(6)) / np.float32(6),
-    "softmax": _softmax,
+    "softmax": softmax,
     "log_softmax": _log_softmax,
     "softplus": lambda x: np.logaddexp(np.float32(0), x),
     "softsign": lambda x: x / (np.float32(1) + np.abs(x)),
@@ -169,7 +166,7 @@ def _step(layer: Any) -> Step | None:
     if kind == "Softmax":
         if config.get("axis", -1) not in (-1, [-1]):
             raise Untranslatable(f"layer {layer.name}: softmax over axis {config.get('axis')}")
-        return _softmax
+        return softmax
     if kind == "TimeDistributed":  # over a Dense layer: the Dense itself, which acts on the last axis
         inner = layer.layer
         if type(inner).__name__ != "Dense" or not type(inner).__module__.startswith("keras."):
