@@ -1,4 +1,4 @@
-"""Patterns, streams, windows and targets, exactly as DESIGN.md defines them.
+"""Patterns, streams, windows and targets, exactly as docs/concepts.md defines them.
 
 - pattern: the repeating unit, symbols from an alphabet ``{0..k-1}``; always reduced to its
   primitive period (``0101`` is the pattern ``01``, period 2).
@@ -100,7 +100,7 @@ class Pattern:
             )
         return cls(tuple(symbols[:period]), alphabet_size, given, len(symbols))
 
-    # -- the words of DESIGN.md ------------------------------------------------------------------
+    # -- the words of docs/concepts.md -----------------------------------------------------------
 
     @property
     def period(self) -> int:

@@ -1,6 +1,6 @@
 """Training recipes: functions from a pattern and settings to a trained Keras model.
 
-A recipe is the second "model under test" of DESIGN.md: not one trained model but the procedure
+A recipe is the second kind of "model under test": not one trained model but the procedure
 that makes them. Each recipe is a :class:`Recipe` in :data:`RECIPES`, with a docstring saying
 what it does and a plain ``settings`` dict (epochs, batch size, lengths...) that
 :mod:`seqcheck.cache` puts in its key, so that changing a setting never reuses a stale model.
@@ -132,7 +132,7 @@ def _fit_fixed_window(pattern: Pattern, train_length: int, seed: int, verbose: i
     first ``stream_length`` symbols of the stream, ``epochs`` epochs of shuffled batches of
     ``batch_size``. Its models count from the window start: right at length N, wrong at lengths
     N+i for i not a multiple of the period. With ``11000``, N=10, seed 0 and the default
-    ``stream_length=5000`` it reproduces the table of DESIGN.md (lengths 10..20:
+    ``stream_length=5000`` it reproduces the seed's table (lengths 10..20:
     1.0 0.6 0.2 0.2 0.6 1.0 0.6 0.2 0.2 0.6 1.0); a 1000-symbol stream does not.
     """
     n = train_length

@@ -1,6 +1,6 @@
 """The space a check explores: one pattern, a range of window lengths, and the order of its cases.
 
-The documented order in which counterexamples are minimal (DESIGN.md):
+The documented order in which counterexamples are minimal (docs/concepts.md):
 
 1. the smallest pattern (shortest period, then lexicographically smallest symbols) -- recipe checks;
 2. then the length nearest the training length ``N`` (on a tie, the longer one: ``N+d`` before

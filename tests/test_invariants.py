@@ -1,7 +1,7 @@
 """Exact outcomes on hand-built models, each minimum cross-checked against a brute-force sweep.
 
 The brute force below shares no code with seqcheck's search: it calls the model one window at a
-time and orders cases as DESIGN.md documents (length nearest the training length, the longer on a
+time and orders cases as docs/concepts.md documents (length nearest the training length, the longer on a
 tie, or the shortest without one; then the smallest shift; then the smallest phase).
 """
 

@@ -9,7 +9,7 @@ from seqcheck import InvalidArgument, Pattern, strategies
 
 
 def brute_min_context(symbols):
-    """Straight from DESIGN.md: the smallest length at which every window determines its target."""
+    """Straight from docs/concepts.md: the smallest length at which every window determines its target."""
     p = len(symbols)
     s = lambda t: symbols[t % p]  # noqa: E731
     for length in itertools.count(1):

@@ -45,7 +45,7 @@ def test_seed_model_is_start_anchored_and_seqcheck_catches_it(seed_model_path):
 
 
 def test_seed_model_keeps_whole_periods_from_its_training_length_to_24(seed_model_path):
-    """DESIGN.md: a start-anchored model passes the prepend-a-period form. The seed model does on
+    """A start-anchored model passes the prepend-a-period form (docs/concepts.md). The seed model does on
     lengths 10..24; shorter windows and longer ones break its count (see reference.SEED)."""
     near = seqcheck.check(seed_model_path, pattern="11000", train_length=10, min_length=10, max_length=24)
     assert near["periodic consistency"].form("prepend-a-period").passed
