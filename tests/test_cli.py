@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
@@ -35,12 +36,21 @@ def test_seed_model_fails_with_its_counterexample_and_json(seed_model_path, tmp_
     assert lengths["accuracy_by_length"]["10"] == 1.0
 
 
-def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path):
+def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path, capsys):
+    """The printed line, run as a user pastes it into a shell (a fresh process), gives the same report."""
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    args = ["check", str(seed_model_path), "--pattern", "11000", "--train-length", "10", "--seed", "4"]
+    args = ["check", str(seed_model_path), "--pattern", "11000", "--train-length", "10", "--max-length", "30",
+            "--max-examples", "30", "--seed", "4"]
     assert main([*args, "--json", str(first)]) == 1
-    assert main([*args, "--json", str(second)]) == 1
-    assert json.loads(first.read_text()) == json.loads(second.read_text())
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("reproduce: "))
+    command = shlex.split(line.removeprefix("reproduce: "))
+    assert command[0] == "seqcheck"
+    result = subprocess.run([sys.executable, "-m", "seqcheck", *command[1:], "--json", str(second)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[-1] == line
+    # No field of the report legitimately differs between the two runs: compare all of them.
+    assert json.loads(second.read_text()) == json.loads(first.read_text())
 
 
 @pytest.mark.parametrize(
