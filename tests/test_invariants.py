@@ -80,7 +80,8 @@ def test_start_anchored_model_fails_phase_shift_and_length_but_keeps_whole_perio
     assert not shift.form("label-free").passed
     cx = shift.counterexample
     assert cx.form == "label-free"
-    assert (cx.length, cx.phase, cx.predicted) == (11, 1, 1)
+    # A pair is ordered by its shorter window (length 10) and shown by its longer one (length 11).
+    assert (cx.length, cx.window.length, cx.phase, cx.predicted) == (10, 11, 1, 1)
     assert (cx.other.length, cx.other.phase, cx.other.predicted, cx.other.expected) == (10, 2, 0, 0)
     assert cx.relation == "same end, start +1"
     assert brute_same_end_pairs(model, "11000", max_length=40, train_length=10, unit=1) == (10, 1, 1)
@@ -104,7 +105,7 @@ def test_model_breaking_beyond_150_is_reported_at_151():
     assert report["length generalization"].form("oracle").minimal_confirmed
     # Label-free: the shorter window nearest N=10 whose same-end partner reaches length 151.
     shift = report["phase-shift invariance"].form("label-free").counterexample
-    assert (shift.other.length, shift.length, shift.phase) == (10, 151, 0)
+    assert (shift.length, shift.other.length, shift.window.length, shift.phase) == (10, 10, 151, 0)
     assert [d.split(":")[0] for d in report.diagnosis] == ["right at every length up to 150, wrong at every length beyond it"]
 
 
@@ -151,16 +152,26 @@ def test_model_is_called_once_per_length_in_a_sweep():
 
 
 def test_kary_pattern_with_onehot_softmax_model():
+    """Three symbols fed one-hot, decided by argmax: the same exact minimum as the brute force."""
     model = StartAnchored("0,1,2,2", train_length=8)
+    pattern = Pattern.parse("0122")
 
     def onehot_model(x):
+        assert x.ndim == 3 and x.shape[-1] == 3 and np.all(x.sum(axis=-1) == 1)  # what encoding="onehot" promises
         return model(np.argmax(x, axis=-1))
 
     report = seqcheck.check(onehot_model, pattern="0,1,2,2", train_length=8, encoding="onehot")
     cx = report["length generalization"].counterexample
     assert (cx.length, cx.phase) == brute_length_generalization(model, "0122", max_length=40, train_length=8)
-    assert ExactRule("0122")(np.asarray([[0, 1, 2, 2, 0]])).shape == (1, 3)
-    assert seqcheck.check(ExactRule("0122"), pattern="0122").passed
+    assert cx.expected == pattern.target(cx.phase, cx.length)
+    assert cx.predicted == pattern.target(cx.phase, 8) != cx.expected  # s[phase + N]: it counts from the start
+    assert not report["phase-shift invariance"].passed
+
+    exact = seqcheck.check(ExactRule("0122"), pattern="0122", train_length=8)
+    assert exact.passed, exact.render()
+    for name in ("phase-shift invariance", "length generalization", "periodic consistency"):
+        assert exact[name].exhaustive and exact[name].windows > 0, name
+    assert set(exact["length generalization"].accuracy_by_length.values()) == {1.0}
 
 
 def test_nan_outputs_are_violations_not_crashes():
