@@ -176,6 +176,8 @@ def test_fixed_time_model_checks_end_to_end_from_a_file(tmp_path):
     report = seqcheck.check(path, pattern="11000", train_length=10, max_examples=10)
     assert report.space.max_length == 40
     assert "rebuilt" in report.model_description
+    assert all(r.applicable and r.windows > 0 for r in report.results)  # checked at lengths other than 10
+    assert list(report["length generalization"].accuracy_by_length) == list(range(3, 41))
 
 
 def test_length_rigid_model_is_kept_at_its_length():
@@ -192,9 +194,24 @@ def test_length_rigid_model_is_kept_at_its_length():
 
 def test_length_rigid_model_is_checked_at_its_length():
     report = seqcheck.check(flatten_model(), pattern="11000", min_length=10, max_length=10, max_examples=10)
-    names = {r.name: r for r in report.results}
-    assert set(names) == {"phase-shift invariance", "length generalization", "periodic consistency", "batch invariance"}
-    assert list(names["length generalization"].accuracy_by_length) == [10]
+    results = {r.name: r for r in report.results}
+    assert list(results) == ["phase-shift invariance", "length generalization", "periodic consistency", "batch invariance"]
+    # Every window of its one length ran: the untrained model is right at phase 2 only.
+    lengths = results["length generalization"]
+    assert lengths.status == "fail" and lengths.windows >= 5
+    assert lengths.correct_by_length == {10: (False, False, True, False, False)}
+    assert lengths.accuracy_by_length == {10: pytest.approx(0.2)}
+    assert (lengths.counterexample.length, lengths.counterexample.phase) == (10, 0)
+    # Pairs of windows need two lengths: nothing ran, and that is "not applicable", never a pass.
+    shift = results["phase-shift invariance"]
+    assert shift.status == "not applicable" and shift.windows == 0 and set(shift.not_applicable) == {"label-free", "oracle"}
+    periodic = results["periodic consistency"]
+    assert set(periodic.not_applicable) == {"prepend-a-period"} and periodic.status == "fail"
+    loop = periodic.form("closed loop")
+    assert loop.cases > 0 and loop.windows >= 2 * 5  # a case slides the window for 2 periods
+    batch = results["batch invariance"]
+    assert batch.status == "pass" and batch.windows > 0
+    assert not report.passed
 
 
 def test_length_rigid_model_is_a_finding_with_default_lengths():
