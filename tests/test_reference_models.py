@@ -40,7 +40,7 @@ def test_seed_model_is_start_anchored_and_seqcheck_catches_it(seed_model_path):
     assert {n: float(np.mean(direct[n] == PATTERN.targets(n))) for n in direct} == acc
 
     shift = report["phase-shift invariance"].counterexample
-    assert shift.form == "label-free" and (shift.length, shift.phase, shift.other.length) == (11, 1, 10)
+    assert shift.form == "label-free" and (shift.length, shift.window.length, shift.phase, shift.other.length) == (10, 11, 1, 10)
     assert any("counts from the window start" in d for d in report.diagnosis)
 
 
@@ -76,16 +76,36 @@ def test_demo_catches_the_seed_and_passes_the_fix_from_the_cache(seed_model_path
     assert "verdict: seqcheck caught the seed model's violations and found none in the fixed model (lengths 3..40)." in out
 
 
-def test_train_command_saves_a_loadable_model_and_never_overwrites(tmp_path, capsys):
+def test_train_command_saves_a_loadable_model_and_never_overwrites(fixed_model_path, tmp_path, monkeypatch, capsys):
+    """The command's own work -- arguments, saving, the overwrite rules -- on the cached varied-window model:
+    the recipe's training is replaced by loading that model (the recipes' tests train for real)."""
+    import seqcheck.recipes
+    from seqcheck.models.keras_files import load_keras_model
+
+    calls = []
+
+    def cached_training(recipe, pattern, *, train_length, seed, verbose=0, settings=None):
+        calls.append((recipe, str(pattern), train_length, seed))
+        return load_keras_model(fixed_model_path)
+
+    monkeypatch.setattr(seqcheck.recipes, "train", cached_training)
     output = tmp_path / "fix.keras"
     assert main(["train", "varied-window", "--pattern", "11000", "--output", str(output)]) == 0
+    assert calls == [("varied-window", "11000", 10, 0)]
     assert "saved varied-window model for pattern 11000" in capsys.readouterr().out
-    report = seqcheck.check(output, pattern="11000", train_length=10)
-    assert report.passed
+    saved, cached = load_keras_model(output), load_keras_model(fixed_model_path)
+    for a, b in zip(saved.get_weights(), cached.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
     before = output.read_bytes()
     assert main(["train", "varied-window", "--pattern", "11000", "--output", str(output)]) == 2
     assert "pass --force to overwrite it" in capsys.readouterr().err
-    assert output.read_bytes() == before
+    assert output.read_bytes() == before and len(calls) == 1  # refused before any training
+
+    output.write_bytes(b"not a model")
+    assert main(["train", "varied-window", "--pattern", "11000", "--seed", "3", "--output", str(output), "--force"]) == 0
+    assert calls[-1] == ("varied-window", "11000", 10, 3)
+    assert isinstance(load_keras_model(output), type(cached))
 
 
 @pytest.mark.parametrize(
