@@ -203,3 +203,49 @@ def test_a_subject_checks_with_its_engine(seed_model_path):
     for engine in ("keras", "auto"):
         subject = Subject("seed", seed_model_path, pattern="11000", train_length=10, max_length=14, engine=engine)
         assert subject.report().model_engine == ("keras" if engine == "keras" else "numpy")
+
+
+# -- models loaded from a .keras file (the CLI's path), at long lengths --------------------------
+
+SAVED = {  # name: (alphabet size, builder); untrained, every weight drawn from a seeded generator
+    "gru, one-hot, softmax": (3, lambda: functional(keras.Input((None, 3)), L.GRU(8), L.Dense(3, activation="softmax"))),
+    "simple rnn, scalar, sigmoid": (2, lambda: functional(keras.Input((None, 1)), L.SimpleRNN(8), L.Dense(1, activation="sigmoid"))),
+    "embedding, lstm, logits": (
+        3, lambda: functional(keras.Input((None,), dtype="int32"), L.Embedding(3, 4), L.LSTM(8), L.Dense(3))
+    ),
+}
+#: Across the NumPy engine's blocks of time steps (TIME_BLOCK = 256) and up to ~500.
+LONG_LENGTHS = (1, 7, 64, 255, 256, 257, 500)
+
+
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("saved")
+    paths = {}
+    for i, (name, (k, build)) in enumerate(sorted(SAVED.items())):
+        path = folder / f"model{i}.keras"
+        randomized(build(), seed=10 + i).save(path)
+        paths[name] = (path, k)
+    return paths
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SAVED))
+def test_a_model_loaded_from_a_file_is_translated_and_agrees_with_keras_at_long_lengths(name, saved_models):
+    from seqcheck.models import as_model
+    from seqcheck.models.base import encode
+
+    path, k = saved_models[name]
+    numpy_engine = as_model(path, alphabet_size=k)  # as the CLI loads a model: safe mode, engine "auto"
+    keras_engine = as_model(path, alphabet_size=k, engine="keras")
+    assert (numpy_engine.engine, numpy_engine.engine_reason) == ("numpy", None)
+    assert keras_engine.engine == "keras"
+    program = translate(numpy_engine.runner)
+    for length in LONG_LENGTHS:
+        windows = np.random.default_rng(length).integers(0, k, size=(8, length))
+        expected = keras_engine.predict_proba(windows)
+        np.testing.assert_allclose(numpy_engine.predict_proba(windows), expected, rtol=1e-5, atol=1e-5, err_msg=f"length {length}")
+        # The translation alone (the adapter hands windows too close to call to Keras; here nothing is handed over).
+        x = encode(windows, numpy_engine.encoding, k)
+        raw = np.asarray(keras_engine.runner(x, training=False))
+        np.testing.assert_allclose(program(x), raw, rtol=1e-5, atol=1e-5, err_msg=f"length {length}")
