@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
+from seqcheck.confirmation import disagreement
 from seqcheck.diagnosis import diagnose
 from seqcheck.errors import ModelError, invalid
 from seqcheck.evaluation import Evaluator
 from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant
-from seqcheck.invariants.base import Context
+from seqcheck.invariants.base import Context, InvariantResult
 from seqcheck.models import ModelUnderTest, as_model
 from seqcheck.patterns import Pattern
 from seqcheck.profiles import DEFAULT_PROFILE, search_settings
@@ -43,6 +44,29 @@ def _rigid_space(subject: ModelUnderTest, space: CheckSpace, *, min_length: int 
             f" keras.Input(shape=(None, ...)) or check --min-length {fixed} --max-length {fixed}"
         )
     return CheckSpace.build(pattern, train_length=space.train_length, min_length=fixed, max_length=fixed)
+
+
+def _run_battery(
+    battery: list[Invariant], subject: ModelUnderTest, space: CheckSpace, search, *, seed: int, exhaustive_budget: int,
+    notes: list[str],
+) -> list[InvariantResult]:
+    """Run every invariant on one memoizing evaluator; confirm a translation's verdicts in the model's framework,
+    and run the whole battery again there if they disagree (:mod:`seqcheck.confirmation`)."""
+    ctx = Context(space, Evaluator(subject, space.pattern), search, seed=seed, exhaustive_budget=exhaustive_budget)
+    results = [run_invariant(invariant, ctx) for invariant in battery]
+    if subject.translated:
+        found = disagreement(battery, results, ctx)
+        if found is not None:
+            notes.append(found.note(subject.engine))
+            subject.use_framework(found.what)
+            return _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=exhaustive_budget, notes=notes)
+    over_budget = [f"{result.name} ({form.form})" for result in results for form in result.forms if form.over_budget]
+    if over_budget:
+        notes.append(
+            f"over exhaustive_budget={exhaustive_budget} symbols, so not swept (cases sampled by Hypothesis, a counterexample"
+            f" not confirmed minimal): {', '.join(over_budget)}"
+        )
+    return results
 
 
 def check(
@@ -96,16 +120,12 @@ def check(
         space = _rigid_space(subject, space, min_length=min_length, max_length=max_length)
         notes.append(f"length-rigid model: it accepts windows of length {subject.fixed_length} only, so only that length was checked")
     subject.warm_up(space.min_length)
+    if subject.output_evidence:
+        notes.append(subject.output_evidence)
     search = search_settings(profile, max_examples=max_examples)
-    ctx = Context(space, Evaluator(subject, parsed), search, seed=seed, exhaustive_budget=exhaustive_budget)
-    results = [run_invariant(invariant, ctx) for invariant in battery]
+    results = _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=exhaustive_budget, notes=notes)
     if parsed.was_reduced:
         notes.append(f"pattern {parsed.given} reduced to its primitive period: {parsed.text}")
-    if space.sweep_symbols() > exhaustive_budget:
-        notes.append(
-            f"the sweep of lengths {space.min_length}..{space.max_length} exceeds exhaustive_budget={exhaustive_budget}:"
-            " cases were sampled by Hypothesis only"
-        )
     given = {
         "train_length": train_length, "min_length": min_length, "max_length": max_length, "alphabet_size": alphabet_size,
         "encoding": encoding, "max_examples": max_examples, "profile": None if profile == DEFAULT_PROFILE else profile,

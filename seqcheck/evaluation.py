@@ -7,9 +7,14 @@ with the other new windows of its batch.
 
 Stream windows are remembered by length only (``p`` rows of probabilities per length), never by
 content: a sweep to length ``L`` would otherwise keep ``p * L**2 / 2`` symbols of keys alive (a
-gigabyte at ``L = 10,000``).  A window looked up by content that turns out to be a stream window of
-an evaluated length is answered from the per-length table, so every window is still computed once
-and gets the very probabilities of its first evaluation.
+gigabyte at ``L = 10,000``).  A window looked up by content that turns out to be a stream window
+is answered from the per-length table (its length evaluated first if need be), so every window is
+still computed once and gets the very probabilities of its first evaluation.  Other windows are
+remembered by content up to :data:`REMEMBERED_SYMBOLS` symbols in all; past that, new ones are
+evaluated but not kept, so memory stays bounded whatever the search asks.
+
+An evaluator built with ``native=True`` calls the model in its own framework only
+(``predict_proba(native=True)``): it is how a check confirms what a faster engine found.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from seqcheck.patterns import Pattern
 
 #: ``predicted`` value of a window whose output held NaN or infinity: equal to no symbol.
 INVALID = -1
+
+#: Symbols of non-stream windows kept by content (about 256 MiB of keys at most).
+REMEMBERED_SYMBOLS = 64 << 20
 
 
 def decide(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,12 +42,16 @@ def decide(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Evaluator:
     """Predictions of ``model`` for windows over the pattern's alphabet, each window computed once."""
 
-    def __init__(self, model: ModelUnderTest, pattern: Pattern):
+    def __init__(self, model: ModelUnderTest, pattern: Pattern, *, native: bool = False):
         self.model = model
         self.pattern = pattern
+        self.native = native
         self._by_content: dict[tuple[int, bytes], np.ndarray] = {}
+        self._remembered = 0
         self._stream: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.windows_evaluated = 0
+        #: Symbols fed to the model so far: what a sweep's budget meters.
+        self.symbols_evaluated = 0
         # The pattern rotated to start at each phase, as window bytes: a stream window is one of them repeated.
         self._rotations = [self._key(row)[1] for row in pattern.windows(pattern.period)]
         self._heads: dict[int, dict[bytes, int]] = {}
@@ -49,14 +61,12 @@ class Evaluator:
         return len(row), row.astype(np.int32, copy=False).tobytes()
 
     def _stream_phase(self, key: tuple[int, bytes]) -> int:
-        """The phase of the window with content ``key`` if it is a stream window of an evaluated length, else -1.
+        """The phase of the window with content ``key`` if it is a window of the stream, else -1.
 
         Checked on the bytes alone: the first ``min(L, p)`` symbols name the phase, and the whole window must be
         that rotation of the pattern repeated.  No window of length ``L`` is kept.
         """
         length, data = key
-        if length not in self._stream:
-            return -1
         head = min(length, self.pattern.period) * 4
         heads = self._heads.get(head)
         if heads is None:
@@ -88,14 +98,16 @@ class Evaluator:
         fresh: dict[tuple[int, bytes], np.ndarray] = {}
         if missing:
             rows = list(missing.values())
-            probs = self.model.predict_proba(windows[rows])
+            probs = self.model.predict_proba(windows[rows], native=self.native)
             self.windows_evaluated += len(rows)
+            self.symbols_evaluated += len(rows) * windows.shape[1]
             fresh = dict(zip(missing, probs))
-            if remember:
+            if remember and self._remembered < REMEMBERED_SYMBOLS:
                 known.update(fresh)
+                self._remembered += len(rows) * windows.shape[1]
         if not keys:
             return np.empty((0, self.model.alphabet_size))
-        table = self._stream[windows.shape[1]][0] if from_stream else None
+        table = self.stream(windows.shape[1])[0] if from_stream else None
         return np.stack([
             table[from_stream[i]] if i in from_stream else known[key] if key in known else fresh[key]
             for i, key in enumerate(keys)

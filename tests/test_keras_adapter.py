@@ -152,12 +152,35 @@ def test_tokens_on_a_float_input_layer_are_cast():
     np.testing.assert_allclose(adapter.predict_proba(w), model.predict(w.astype("float32"), verbose=0), atol=1e-5)
 
 
-def test_output_auto_stays_auto_without_a_known_activation():
+def test_output_kind_without_a_known_activation_is_read_from_values_and_said():
     _seed(6)
     inp = keras.Input((None, 1))
     model = keras.Model(inp, keras.layers.LSTM(1)(inp))  # ends with tanh
-    assert KerasModel(model, alphabet_size=2).output == "auto"
-    assert KerasModel(model, alphabet_size=2, output="logits").output == "logits"
+    inferred = KerasModel(model, alphabet_size=2, engine="keras")
+    assert inferred.output == "auto"  # nothing decided before the model has answered
+    inferred.warm_up(4)
+    assert inferred.output != "auto" and f"outputs read as {inferred.output}" in inferred.output_evidence
+    given = KerasModel(model, alphabet_size=2, output="logits")
+    assert given.output == "logits" and given.output_evidence is None
+
+
+@pytest.mark.parametrize("engine", ["auto", "keras"])
+@pytest.mark.parametrize(("units", "head"), [(1, "log_sigmoid"), (2, "log_softmax")])
+def test_log_probability_heads_predict_what_the_probability_heads_predict(engine, units, head):
+    """Dense(1, log_sigmoid) gives log p(1): read as a logit it would always predict 0."""
+    _seed(8)
+    inp = keras.Input((None, 1))
+    hidden = keras.layers.LSTM(3)(inp)
+    log_model = keras.Model(inp, keras.layers.Dense(units, activation=head, name="head")(hidden))
+    plain = {"log_sigmoid": "sigmoid", "log_softmax": "softmax"}[head]
+    prob_model = keras.Model(inp, keras.layers.Dense(units, activation=plain, name="head")(hidden))
+    prob_model.set_weights(log_model.get_weights())
+    windows = np.random.default_rng(0).integers(0, 2, size=(32, 9))
+    logged = KerasModel(log_model, alphabet_size=2, engine=engine)
+    assert logged.output == "log-probabilities"
+    expected = KerasModel(prob_model, alphabet_size=2, engine=engine).predict_proba(windows)
+    assert logged.predict_proba(windows) == pytest.approx(expected, abs=1e-5)
+    assert len(set(np.argmax(expected, axis=1))) == 2  # both symbols are predicted: the test can tell
 
 
 def test_user_encoding_overrides_detection_and_is_validated():

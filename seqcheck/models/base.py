@@ -11,9 +11,14 @@ Input encodings (what the model is fed):
 - ``"onehot"``  -- one-hot vectors, ``(B, L, k)``.
 - ``"tokens"``  -- integer symbols, ``(B, L)``.
 
-Outputs understood: ``(B,)`` or ``(B, 1)`` (binary: probability or logit of symbol 1), ``(B, k)``
-(probabilities or logits), and per-step outputs ``(B, L, 1)`` / ``(B, L, k)`` whose last step
-predicts the target.
+Outputs understood: ``(B,)`` or ``(B, 1)`` (binary: the probability, logit or log-probability of
+symbol 1), ``(B, k)`` (probabilities, logits or log-probabilities), and per-step outputs
+``(B, L, 1)`` / ``(B, L, k)`` whose last step predicts the target.
+
+The output kind is decided once per model, never per batch: from what the user says (``output=``),
+else from the model (a Keras model's last activation), else from the values of the first batch the
+model returns, which :meth:`ModelUnderTest.warm_up` makes a probe of random windows (see
+:func:`infer_output_kind`).  A kind inferred from values is stated in the report's notes.
 """
 
 from __future__ import annotations
@@ -26,11 +31,11 @@ import numpy as np
 from seqcheck.errors import ModelError, invalid
 
 Encoding = Literal["scalar", "onehot", "tokens"]
-OutputKind = Literal["auto", "probabilities", "logits"]
+OutputKind = Literal["auto", "probabilities", "logits", "log-probabilities"]
 ENCODINGS: tuple[str, ...] = ("scalar", "onehot", "tokens")
 #: ``engine=`` values for Keras models: ``"auto"`` uses a NumPy translation when it exists and agrees with the model.
 ENGINES: tuple[str, ...] = ("auto", "numpy", "keras")
-OUTPUT_KINDS: tuple[str, ...] = ("auto", "probabilities", "logits")
+OUTPUT_KINDS: tuple[str, ...] = ("auto", "probabilities", "logits", "log-probabilities")
 
 
 def check_encoding(encoding: str) -> str:
@@ -61,11 +66,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
-def decode(raw: object, batch_size: int, alphabet_size: int, output: str = "auto") -> np.ndarray:
-    """Turn a model's raw output into next-symbol probabilities of shape ``(B, k)`` (float64).
-
-    Rows holding NaN or infinity stay non-finite: the checks report them as violations.
-    """
+def _as_rows(raw: object, batch_size: int, alphabet_size: int) -> np.ndarray:
+    """A model's raw output as float64 rows ``(B, 1)`` or ``(B, k)``: the last step of per-step outputs."""
     out = np.asarray(raw, dtype=np.float64)
     if out.ndim == 3:  # per-step outputs: the last step predicts the target
         out = out[:, -1, :]
@@ -77,30 +79,65 @@ def decode(raw: object, batch_size: int, alphabet_size: int, output: str = "auto
             f" for a batch of {batch_size} windows; return one row per window"
         )
     width = out.shape[1]
-    if width == 1:
-        if alphabet_size != 2:
-            raise ModelError(
-                f"model output width=1 fits a binary alphabet, but the pattern has alphabet_size={alphabet_size};"
-                f" give the model a softmax over {alphabet_size} symbols or check a binary pattern"
-            )
-        p1 = out[:, 0]
-        finite = p1[np.isfinite(p1)]
-        if output == "logits" or (output == "auto" and finite.size and (finite.min() < 0 or finite.max() > 1)):
-            with np.errstate(over="ignore"):
-                p1 = 1.0 / (1.0 + np.exp(-p1))
-        return np.stack([1.0 - p1, p1], axis=1)
-    if width != alphabet_size:
+    if width == 1 and alphabet_size != 2:
+        raise ModelError(
+            f"model output width=1 fits a binary alphabet, but the pattern has alphabet_size={alphabet_size};"
+            f" give the model a softmax over {alphabet_size} symbols or check a binary pattern"
+        )
+    if width not in (1, alphabet_size):
         raise ModelError(
             f"model output width={width}: expected {alphabet_size} (one per symbol of the pattern's alphabet)"
             f" or 1 (binary); pass alphabet_size={width} if the model's alphabet is larger than the pattern's"
         )
+    return out
+
+
+def infer_output_kind(raw: object, batch_size: int, alphabet_size: int) -> tuple[str, str]:
+    """The output kind that the values of one batch show, and the evidence, in words.
+
+    - every value in ``[0, 1]`` (and, for ``k`` columns, every row summing to 1): probabilities;
+    - ``k`` columns, every value at most 0 and every row's ``exp`` summing to 1: log-probabilities;
+    - anything else: logits.  One column of values at most 0 is read as logits too: the values
+      cannot tell a log-probability from a logit there, so say ``output="log-probabilities"``.
+    """
+    out = _as_rows(raw, batch_size, alphabet_size)
+    finite = out[np.isfinite(out).all(axis=1)]
+    if finite.size == 0:
+        return "probabilities", "no finite output on the probe; read as probabilities"
+    low, high = float(finite.min()), float(finite.max())
+    if finite.shape[1] == 1:
+        if low >= 0 and high <= 1:
+            return "probabilities", "every probe output lay in [0, 1]"
+        return "logits", f"probe outputs ranged over [{low:.3g}, {high:.3g}], outside [0, 1]"
+    if low >= 0 and high <= 1 and np.allclose(finite.sum(axis=1), 1.0, atol=1e-3):
+        return "probabilities", "every probe row lay in [0, 1] and summed to 1"
+    if high <= 0 and np.allclose(np.exp(finite).sum(axis=1), 1.0, atol=1e-3):
+        return "log-probabilities", "every probe row was at most 0 and its exp summed to 1"
+    return "logits", "probe rows were not probability distributions"
+
+
+def decode(raw: object, batch_size: int, alphabet_size: int, output: str) -> np.ndarray:
+    """Turn a model's raw output into next-symbol probabilities of shape ``(B, k)`` (float64).
+
+    ``output`` is the model's resolved output kind (never ``"auto"``).  Rows holding NaN or
+    infinity stay non-finite: the checks report them as violations.
+    """
+    if output not in OUTPUT_KINDS or output == "auto":
+        raise ValueError(f"decode needs a resolved output kind, not {output!r}")
+    out = _as_rows(raw, batch_size, alphabet_size)
+    if out.shape[1] == 1:
+        p1 = out[:, 0]
+        with np.errstate(over="ignore"):
+            if output == "logits":
+                p1 = 1.0 / (1.0 + np.exp(-p1))
+            elif output == "log-probabilities":
+                p1 = np.exp(p1)
+        return np.stack([1.0 - p1, p1], axis=1)
     if output == "logits":
         return softmax(out)
-    if output == "auto":
-        rows = np.isfinite(out).all(axis=1)
-        ok = out[rows]
-        if ok.size and (ok.min() < 0 or ok.max() > 1 or not np.allclose(ok.sum(axis=1), 1.0, atol=1e-3)):
-            return softmax(out)
+    if output == "log-probabilities":
+        with np.errstate(over="ignore"):
+            return np.exp(out)
     return out
 
 
@@ -127,10 +164,17 @@ class ModelUnderTest(ABC):
     #: What the adapter did to make the model checkable (e.g. rebuilt with a free time dimension).
     notes: tuple[str, ...] | list[str] = ()
 
+    #: Whether windows are evaluated by a translation of the model rather than by its framework: then every
+    #: verdict is confirmed with ``predict_proba(native=True)`` (:mod:`seqcheck.confirmation`).
+    translated: bool = False
+
     def __init__(self, *, alphabet_size: int, encoding: str, output: str = "auto", max_batch_symbols: int = 1 << 21):
         self.alphabet_size = alphabet_size
         self.encoding = check_encoding(encoding)
+        #: How the output is read: ``"auto"`` until the first batch decides it (:meth:`resolve_output`).
         self.output = check_output_kind(output)
+        #: Why the output is read so, when the first batch's values decided it; ``None`` when it was known.
+        self.output_evidence: str | None = None
         self.max_batch_symbols = max_batch_symbols
         self.calls = 0
 
@@ -142,12 +186,23 @@ class ModelUnderTest(ABC):
         """Run the model on one encoded batch in its own framework, batched exactly as given."""
         return self._call(x)
 
+    def resolve_output(self, raw: object, batch_size: int) -> str:
+        """Fix the output kind, once: an ``"auto"`` kind is inferred from ``raw`` (:func:`infer_output_kind`)."""
+        if self.output == "auto":
+            self.output, evidence = infer_output_kind(raw, batch_size, self.alphabet_size)
+            self.output_evidence = f"outputs read as {self.output}: {evidence}; pass output= (--output-kind) to say otherwise"
+        return self.output
+
+    def decode(self, raw: object, batch_size: int) -> np.ndarray:
+        """Probabilities ``(B, k)`` from one raw batch, read as the model's one output kind."""
+        return decode(raw, batch_size, self.alphabet_size, self.resolve_output(raw, batch_size))
+
     def predict_proba(self, windows: np.ndarray, *, native: bool = False) -> np.ndarray:
         """Next-symbol probabilities ``(B, k)`` for integer windows ``(B, L)`` of one length.
 
         ``native=True`` runs the batch in the model's own framework even where an adapter has a faster
-        equivalent path (a Keras model translated to NumPy): for properties of the framework's batched
-        execution itself, such as batch invariance.
+        equivalent path (a Keras model translated to NumPy): for every verdict a report shows, and for
+        properties of the framework's batched execution itself, such as batch invariance.
         """
         windows = np.asarray(windows)
         batch, length = windows.shape
@@ -160,9 +215,14 @@ class ModelUnderTest(ABC):
             self.calls += 1
             encoded = encode(chunk, self.encoding, self.alphabet_size)
             raw = self._call_native(encoded) if native else self._call(encoded)
-            parts.append(decode(raw, len(chunk), self.alphabet_size, self.output))
+            parts.append(self.decode(raw, len(chunk)))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    #: Windows of the probe that :meth:`warm_up` sends first: enough to show the output kind.
+    PROBE_WINDOWS = 64
+
     def warm_up(self, length: int) -> None:
-        """Call the model once on a tiny batch so that compilation happens before any timing or search."""
-        self.predict_proba(np.zeros((1, length), dtype=np.int64))
+        """Call the model once on a probe of random windows of ``length`` (seeded): compilation happens before
+        the search, and an ``"auto"`` output kind is decided on varied inputs rather than on the search's first."""
+        probe = np.random.default_rng(0).integers(0, self.alphabet_size, size=(self.PROBE_WINDOWS, length))
+        self.predict_proba(probe)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
-from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_output_kind, decode, encode
+from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_output_kind, encode
 from seqcheck.models.keras_files import import_keras, load_keras_model
 
 __all__ = ["KerasModel", "load_keras_model"]
@@ -37,12 +37,18 @@ _LENGTH_PINNING = frozenset({"Flatten", "Reshape"})
 #: Largest difference allowed between the NumPy translation and the model on the probe batch.
 PROBE_ATOL = 1e-5
 
-#: Windows whose two most probable symbols are closer than this are decided by the model itself: ten
-#: times the probe's tolerance, so that a translation off by as much as the probe allows cannot flip a decision.
+#: Windows whose two most probable symbols are closer than this are decided by the model itself, during the
+#: search too.  It makes a flipped decision rarer; it cannot rule one out (a translation may drift far beyond
+#: the probe on long windows): every verdict a report shows is confirmed in Keras (:mod:`seqcheck.confirmation`).
 DECISION_MARGIN = 1e-4
 
+#: Time steps that confirmations may run through eager Keras calls before the compiled function is traced:
+#: a few short windows are cheaper eagerly (about 2 ms a step) than a trace (0.1-0.2 s), many are not.
+EAGER_STEPS = 64
+
 _PROBABILITY_ACTIVATIONS = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
-_LOGIT_ACTIVATIONS = frozenset({"linear", "log_softmax", "log_sigmoid"})
+_LOGIT_ACTIVATIONS = frozenset({"linear"})
+_LOG_PROBABILITY_ACTIVATIONS = frozenset({"log_softmax", "log_sigmoid"})
 
 
 def _shape(tensor: Any) -> tuple:
@@ -100,6 +106,8 @@ def _output_kind_from_activation(layer: Any) -> str:
         return "probabilities"
     if name in _LOGIT_ACTIVATIONS:
         return "logits"
+    if name in _LOG_PROBABILITY_ACTIVATIONS:
+        return "log-probabilities"
     return "auto"
 
 
@@ -207,8 +215,13 @@ class KerasModel(ModelUnderTest):
 
     The input encoding is read from the model's input shape (``(B, L)`` -> ``"tokens"``,
     ``(B, L, 1)`` -> ``"scalar"``, ``(B, L, k)`` -> ``"onehot"``) unless ``encoding`` is given; the
-    output kind (probabilities or logits) from the last layer's activation unless ``output`` is given.
-    The user's model is never modified: not compiled, its weights and trainability untouched.
+    output kind (probabilities, logits or log-probabilities) from the last layer's activation unless
+    ``output`` is given.  The user's model is never modified: not compiled, its weights and
+    trainability untouched.
+
+    With the ``numpy`` engine the model is *translated*: the translation finds verdicts, and every
+    verdict a report shows is confirmed through Keras (``predict_proba(native=True)``); a
+    disagreement makes the check call :meth:`use_framework` and run again in Keras.
     """
 
     def __init__(
@@ -281,10 +294,12 @@ class KerasModel(ModelUnderTest):
         #: Why the NumPy translation is not used, when it is not (``None`` when it is, or was not asked for).
         self.engine_reason: str | None = None
         self._program = None
+        self._eager_steps = EAGER_STEPS
         if engine != "keras":
             self._program, self.engine_reason = self._translate(runner)
             if self._program is not None:
                 self.engine = "numpy"
+                self.translated = True
             elif engine == "numpy":
                 raise ModelError(
                     f"{label}: engine='numpy' cannot run this model ({self.engine_reason});"
@@ -455,8 +470,8 @@ class KerasModel(ModelUnderTest):
         # Length 4: every weight is used from the second step on; the eager call costs a few ms per step.
         x = encode(np.random.default_rng(0).integers(0, k, size=(16, 4)), self.encoding, k)
         try:
-            expected = decode(self._call_keras(x, eager=True), len(x), k, self.output)
-            got = decode(program(x), len(x), k, self.output)
+            expected = self.decode(self._call_keras(x, eager=True), len(x))
+            got = self.decode(program(x), len(x))
         except Exception as exc:  # noqa: BLE001 - a translation that cannot run is not used
             return None, f"the probe failed: {type(exc).__name__}: {first_line(exc, 120)}"
         if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=PROBE_ATOL, equal_nan=True):
@@ -480,7 +495,7 @@ class KerasModel(ModelUnderTest):
         if self._program is None:
             return self._call_keras(x)
         raw = self._program(x)
-        probs = decode(raw, len(x), self.alphabet_size, self.output)
+        probs = self.decode(raw, len(x))
         finite = np.isfinite(probs).all(axis=1)
         top = np.sort(np.where(finite[:, None], probs, 0.0), axis=1)[:, -2:]
         undecided = ~finite | (top[:, 1] - top[:, 0] < DECISION_MARGIN)
@@ -490,7 +505,17 @@ class KerasModel(ModelUnderTest):
         return raw
 
     def _call_native(self, x: np.ndarray) -> np.ndarray:
-        return self._call_keras(x)
+        """Through Keras: eagerly while :data:`EAGER_STEPS` last and nothing is traced yet, then compiled."""
+        eager = self._eager_steps >= x.shape[1] and not self.tracing_count
+        if eager:
+            self._eager_steps -= x.shape[1]
+        return self._call_keras(x, eager=eager)
+
+    def use_framework(self, reason: str) -> None:
+        """Stop using the translation: every window from now on is evaluated by Keras (the ``keras`` engine)."""
+        self._program = None
+        self.translated = False
+        self.engine, self.engine_reason = "keras", reason
 
     def _call_keras(self, x: np.ndarray, *, eager: bool = False) -> np.ndarray:
         """The model's output through Keras: its compiled function, or the model itself called eagerly (no trace,
