@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seqcheck.invariants.base import InvariantResult
-from seqcheck.report import Report
+from seqcheck.report import Report, counterexample_heading
 
 
 class InvariantViolation(AssertionError):
@@ -20,6 +20,7 @@ def violation_message(result: InvariantResult) -> str:
     failing = ", ".join(f.form for f in result.forms if not f.passed)
     lines = [f"{result.name} violated ({failing})"]
     if cx is not None:
+        lines.append(counterexample_heading(result))
         lines += ["  " + line for line in cx.lines()]
     if result.reproduce:
         lines.append(f"reproduce: {result.reproduce}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from seqcheck.checking import check
 from seqcheck.reference import FIXED, SEED, ReferenceModel
-from seqcheck.report import Report
+from seqcheck.report import Report, counterexample_heading
 
 TABLE_SPAN = 15  # lengths N+0 .. N+14, as in the seed's question
 
@@ -61,11 +61,10 @@ def render_demo(outcome: DemoOutcome, refs: tuple[ReferenceModel, ReferenceModel
         lines.append(_row(seed_result.name, ["pass" if seed_result.passed else "FAIL", "pass" if fixed_result.passed else "FAIL"], 8))
     for name, report in (("seed", outcome.seed), ("fixed", outcome.fixed)):
         if report.failures:
-            lines += ["", f"{name}: minimal counterexamples"]
+            lines += ["", f"{name}: counterexamples"]
             for result in report.failures:
-                cx = result.counterexample
-                lines.append(f"  {result.name} ({cx.form}):")
-                lines += ["    " + text for text in cx.lines()]
+                lines.append(f"  {result.name}, {counterexample_heading(result)}")
+                lines += ["    " + text for text in result.counterexample.lines()]
             lines += [f"  diagnosis: {text}" for text in report.diagnosis]
             lines.append(f"  reproduce: {report.reproduce}")
     lengths = f"lengths {space.min_length}..{space.max_length}"

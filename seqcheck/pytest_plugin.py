@@ -215,13 +215,15 @@ class _Recorder:
         width = max(len(row["model"]) for row in rows)
         for row in rows:
             result = row["result"]
-            status = "pass" if result["passed"] else ("FAIL (known)" if row["known_violation"] else "FAIL")
+            status = {"pass": "pass", "not applicable": "n/a"}.get(result["status"]) or ("FAIL (known)" if row["known_violation"] else "FAIL")
             line = f"{row['model']:<{width}}  {result['name']:<24} {status:<13} {result['windows']:>6} windows"
             cx = result["counterexample"]
             if cx is not None:
+                confirmed = next(f["minimal_confirmed"] for f in result["forms"] if f["form"] == cx["form"])
+                window = cx["window"]
                 line += (
-                    f"   minimal: length {cx['length']}, phase {cx['phase']}, expected {cx['expected']},"
-                    f" predicted {cx['predicted']} ({cx['form']})"
+                    f"   {'minimal' if confirmed else 'shrunk'}: length {window['length']}, phase {window['phase']},"
+                    f" expected {window['expected']}, predicted {window['predicted']} ({cx['form']})"
                 )
             terminalreporter.write_line(line)
 

@@ -13,15 +13,61 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqcheck.heatmap import text_heatmap
-from seqcheck.invariants.base import InvariantResult
+from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS, InvariantResult
 from seqcheck.space import CheckSpace
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 INDENT = "     "
 
 
 def accuracy_text(accuracy: dict[int, float]) -> str:
     return " ".join(f"{length}:{acc:.1f}" if acc in (0.0, 1.0) else f"{length}:{acc:.2f}" for length, acc in accuracy.items())
+
+
+def scope_text(result: InvariantResult) -> str:
+    """What a verdict rests on, in words: never more than what ran."""
+    if not result.applicable:
+        reasons = "; ".join(f"{form}: {why}" for form, why in result.not_applicable.items())
+        return f"no case applies: {reasons}"
+    if result.passed:
+        return "every case in range" if result.exhaustive else "sampled by Hypothesis"
+    return "minimum confirmed by sweep" if result.failing_form.minimal_confirmed else "shrunk by Hypothesis, not confirmed minimal"
+
+
+def counterexample_heading(result: InvariantResult) -> str:
+    """``minimal (form):`` only where a sweep confirmed the minimum; a pair says by which length it is ordered."""
+    form = result.failing_form
+    cx = form.counterexample
+    kind = "minimal" if form.minimal_confirmed else "counterexample (shrunk by Hypothesis)"
+    order = f", ordered by its shorter window: length {cx.length}" if cx.length != cx.window.length else ""
+    return f"{kind} ({cx.form}{order}):"
+
+
+def _result_lines(result: InvariantResult) -> list[str]:
+    status = {PASS: "pass", FAIL: "FAIL", NOT_APPLICABLE: "n/a "}[result.status]
+    line = f"{status} {result.name}   ({result.windows} windows, {scope_text(result)})" if result.applicable else (
+        f"{status} {result.name}   (not applicable, {scope_text(result)})"
+    )
+    failing_forms = [f.form for f in result.forms if not f.passed]
+    if failing_forms and len(result.forms) > 1:
+        holding = [f.form for f in result.forms if f.passed]
+        line += f"  fails: {', '.join(failing_forms)}"
+        if holding:
+            line += f"; holds: {', '.join(holding)}"
+    if result.applicable and result.not_applicable:
+        line += f"  not applicable: {', '.join(result.not_applicable)}"
+    lines = [line]
+    cx = result.counterexample
+    if cx is not None:
+        lines.append(f"{INDENT}{counterexample_heading(result)}")
+        lines += [INDENT + "  " + text for text in cx.lines()]
+    if result.accuracy_by_length is not None:
+        wrapped = textwrap.wrap(accuracy_text(result.accuracy_by_length), width=92)
+        lines.append(f"{INDENT}accuracy by length: {wrapped[0]}" if wrapped else f"{INDENT}accuracy by length: -")
+        lines += [INDENT + " " * len("accuracy by length: ") + rest for rest in wrapped[1:]]
+    if result.correct_by_length is not None and not result.passed:
+        lines += text_heatmap(result.correct_by_length, indent=INDENT)
+    return lines
 
 
 @dataclass
@@ -80,30 +126,7 @@ class Report:
         lines = [f"model {self.model} ({self.model_description})  {self.space.describe()}  seed {self.seed}"]
         lines += [f"note: {note}" for note in self.notes]
         for result in self.results:
-            status = "pass" if result.passed else "FAIL"
-            if result.passed:
-                scope = "every case in range" if result.exhaustive else "sampled by Hypothesis"
-            else:
-                confirmed = next(f for f in result.forms if not f.passed).minimal_confirmed
-                scope = "minimum confirmed by sweep" if confirmed else "shrunk by Hypothesis"
-            line = f"{status} {result.name}   ({result.windows} windows, {scope})"
-            failing_forms = [f.form for f in result.forms if not f.passed]
-            if failing_forms and len(result.forms) > 1:
-                holding = [f.form for f in result.forms if f.passed]
-                line += f"  fails: {', '.join(failing_forms)}"
-                if holding:
-                    line += f"; holds: {', '.join(holding)}"
-            lines.append(line)
-            cx = result.counterexample
-            if cx is not None:
-                lines.append(f"{INDENT}minimal ({cx.form}):")
-                lines += [INDENT + "  " + text for text in cx.lines()]
-            if result.accuracy_by_length is not None:
-                wrapped = textwrap.wrap(accuracy_text(result.accuracy_by_length), width=92)
-                lines.append(f"{INDENT}accuracy by length: {wrapped[0]}" if wrapped else f"{INDENT}accuracy by length: -")
-                lines += [INDENT + " " * len("accuracy by length: ") + rest for rest in wrapped[1:]]
-            if result.correct_by_length is not None and not result.passed:
-                lines += text_heatmap(result.correct_by_length, indent=INDENT)
+            lines += _result_lines(result)
         for text in self.diagnosis:
             lines.append(f"diagnosis: {text}")
         if self.reproduce:

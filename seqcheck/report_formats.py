@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from seqcheck.assertions import violation_message
-from seqcheck.report import Report, accuracy_text
+from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS
+from seqcheck.report import Report, accuracy_text, counterexample_heading
 
 
 def to_junit_xml(report: Report) -> str:
@@ -59,15 +60,16 @@ def to_markdown(report: Report) -> str:
         "",
         f"{report.model_description}; {space.describe()}; seed {report.seed}",
         "",
-        "| invariant | result | windows | minimal counterexample |",
+        "| invariant | result | windows | counterexample |",
         "|---|---|---:|---|",
     ]
     for result in report.results:
         cx = result.counterexample
         where = "" if cx is None else (
-            f"length {cx.length}, phase {cx.phase}: predicted {cx.predicted}, expected {cx.expected} ({cx.form})"
+            f"{counterexample_heading(result).rstrip(':')} length {cx.window.length}, phase {cx.phase}:"
+            f" predicted {cx.predicted}, expected {cx.expected}"
         )
-        mark = "pass" if result.passed else "**FAIL**"
+        mark = {PASS: "pass", FAIL: "**FAIL**", NOT_APPLICABLE: "n/a"}[result.status]
         lines.append(f"| {result.name} | {mark} | {result.windows} | {_cell(where)} |")
     for result in report.results:
         if result.accuracy_by_length:

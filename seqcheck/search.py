@@ -3,11 +3,14 @@
 1. Hypothesis draws cases from the form's strategy (with the settings of the check's profile,
    :mod:`seqcheck.profiles`: bounded examples, no deadline; seeded by the check's seed) and
    shrinks the first violation it meets toward the documented order.
-2. When the form's space is finite and its sweep fits the budget, the cases are then swept in key
-   order, a block (one length, typically) per batched call, up to the case Hypothesis reported.
-   The first violation met is the minimum under the order: it confirms Hypothesis's answer or
-   replaces it with a smaller one.  When Hypothesis found nothing, the sweep covers the whole
-   space, so "passed" means no case of the range violates the form (``exhaustive``).
+2. When the form's space is finite and its sweep fits the budget (:meth:`Form.sweep_cost`, the
+   symbols the sweep would feed the model, against the check's ``exhaustive_budget``), the cases
+   are then swept in key order up to the case Hypothesis reported (:meth:`Form.sweep`).  The first
+   violation met is the minimum under the order: it confirms Hypothesis's answer or replaces it
+   with a smaller one (``minimal_confirmed``).  When Hypothesis found nothing, the sweep covers the
+   whole space, so "passed" means no case of the range violates the form (``exhaustive``).
+   Over the budget, a counterexample is Hypothesis's shrunk one, not confirmed minimal, and a pass
+   means only that the sampled cases held.
 
 Every model call goes through the context's memoizing evaluator, so the sweep never re-evaluates
 a window that Hypothesis already tried.
@@ -17,15 +20,17 @@ from __future__ import annotations
 
 from random import Random
 
-import numpy as np
 from hypothesis import find
 from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Case, Context, Form, FormResult, Invariant, InvariantResult
 
 
-def run_form(form: Form, ctx: Context) -> FormResult:
-    """Search one form; return whether it holds and its minimal counterexample."""
+def run_form(form: Form, ctx: Context, position: int = 0) -> FormResult:
+    """Search one form; return whether it holds and its minimal counterexample.
+
+    ``position`` is the form's place in its invariant: it breaks ties in :attr:`FormResult.rank`.
+    """
     cases = windows = 0
 
     def violated(case: Case) -> bool:
@@ -40,22 +45,17 @@ def run_form(form: Form, ctx: Context) -> FormResult:
     except NoSuchExample:
         found = None
 
-    exhaustive = confirmed = False
-    blocks = form.blocks(ctx)
-    if blocks is not None and ctx.space.sweep_symbols() <= ctx.exhaustive_budget:
-        bound = None if found is None else form.key(ctx, found)
-        for block in blocks:
-            if bound is not None and form.key(ctx, block[0]) > bound:
-                break
-            mask = form.violations(ctx, block)
-            cases += len(block)
-            windows += sum(form.windows_per_case(ctx, case) for case in block)
-            if mask.any():
-                found = block[int(np.argmax(mask))]
-                break
-        else:
-            exhaustive = found is None
-        confirmed = found is not None
+    exhaustive = confirmed = over_budget = False
+    if form.finite:
+        sweep = form.sweep(ctx, None if found is None else form.key(ctx, found)) if form.sweep_cost(ctx) <= ctx.exhaustive_budget else None
+        over_budget = sweep is None or sweep.over_budget
+        if sweep is not None:
+            cases += sweep.cases
+            windows += sweep.windows
+            if sweep.found is not None:
+                found = sweep.found
+            exhaustive = sweep.complete and found is None
+            confirmed = found is not None and not sweep.over_budget
 
     return FormResult(
         form=form.name,
@@ -65,10 +65,14 @@ def run_form(form: Form, ctx: Context) -> FormResult:
         exhaustive=exhaustive,
         counterexample=None if found is None else form.counterexample(ctx, found),
         minimal_confirmed=confirmed,
+        case=found,
+        rank=() if found is None else (*ctx.space.length_key(found[0]), position),
+        over_budget=over_budget,
     )
 
 
 def run_invariant(invariant: Invariant, ctx: Context) -> InvariantResult:
-    """Run every form of ``invariant`` that has cases in the space."""
-    forms = [run_form(form, ctx) for form in invariant.forms if form.applies(ctx)]
-    return invariant.finish(ctx, InvariantResult(invariant.name, forms))
+    """Run every form of ``invariant`` that has cases in the space; record why the others have none."""
+    not_applicable = {form.name: reason for form in invariant.forms if (reason := form.inapplicable(ctx))}
+    forms = [run_form(form, ctx, position) for position, form in enumerate(invariant.forms) if form.name not in not_applicable]
+    return invariant.finish(ctx, InvariantResult(invariant.name, forms, not_applicable=not_applicable))

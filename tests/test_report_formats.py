@@ -28,7 +28,7 @@ def failing():
 def test_json_report_follows_its_schema(model):
     data = json.loads(seqcheck.check(model, pattern="11000", train_length=10).to_json())
     jsonschema.validate(data, SCHEMA)
-    assert data["version"] == 1
+    assert data["version"] == 2
 
 
 def test_schema_rejects_a_report_missing_a_field(failing):
@@ -55,7 +55,7 @@ def test_markdown_summary(failing):
     text = to_markdown(failing)
     assert text.startswith("## seqcheck: `StartAnchored` -- FAIL")
     assert "| length generalization | **FAIL** | " in text
-    assert "length 11, phase 1: predicted 1, expected 0 (oracle) |" in text
+    assert "| minimal (oracle) length 11, phase 1: predicted 1, expected 0 |" in text
     assert "**Diagnosis:** predictions follow the window length modulo 5" in text
 
 

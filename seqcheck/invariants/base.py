@@ -49,7 +49,7 @@ class Prediction:
         return {
             "length": self.length,
             "phase": self.phase,
-            "window": list(self.symbols),
+            "symbols": list(self.symbols),
             "expected": self.expected,
             "predicted": None if self.predicted == INVALID else self.predicted,
             "confidence": None if np.isnan(self.confidence) else round(float(self.confidence), 6),
@@ -70,10 +70,14 @@ class Counterexample:
     other: Prediction | None = None
     relation: str = ""
     detail: str = ""
+    #: The length by which the case is ordered, where it is not ``window``'s own: a pair of windows is ordered
+    #: by its shorter window's length, while ``window`` shows the longer one.
+    key_length: int | None = None
 
     @property
     def length(self) -> int:
-        return self.window.length
+        """The length that places this counterexample in the documented order."""
+        return self.window.length if self.key_length is None else self.key_length
 
     @property
     def phase(self) -> int | None:
@@ -106,11 +110,20 @@ class Counterexample:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"invariant": self.invariant, "form": self.form, **self.window.to_dict()}
-        data["other"] = None if self.other is None else self.other.to_dict()
-        data["relation"] = self.relation or None
-        data["detail"] = self.detail or None
-        return data
+        shown = self.window.to_dict()
+        return {
+            "invariant": self.invariant,
+            "form": self.form,
+            "length": self.length,
+            "phase": self.phase,
+            "expected": shown["expected"],
+            "predicted": shown["predicted"],
+            "confidence": shown["confidence"],
+            "window": shown,
+            "other": None if self.other is None else self.other.to_dict(),
+            "relation": self.relation or None,
+            "detail": self.detail or None,
+        }
 
 
 @dataclass
@@ -124,6 +137,12 @@ class FormResult:
     exhaustive: bool
     counterexample: Counterexample | None = None
     minimal_confirmed: bool = False
+    #: The violating case behind ``counterexample`` (for confirming it in the model's own framework).
+    case: Case | None = field(default=None, repr=False)
+    #: Where the counterexample stands in the documented order, comparable across forms.
+    rank: tuple = field(default=(), repr=False)
+    #: The sweep was not run, or stopped, because it would feed the model more than ``exhaustive_budget`` symbols.
+    over_budget: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,9 +156,17 @@ class FormResult:
         }
 
 
+PASS, FAIL, NOT_APPLICABLE = "pass", "fail", "not applicable"
+
+
 @dataclass
 class InvariantResult:
-    """Passed or not, how much was tried, and the minimal counterexample of the first failing form."""
+    """Whether an invariant held, how much was tried, and its minimal counterexample across its forms.
+
+    ``forms`` holds the forms that had cases in the space; ``not_applicable`` maps each form that had
+    none to the reason.  An invariant none of whose forms applied is *not applicable*: nothing was
+    tried, so it neither passed nor failed.
+    """
 
     name: str
     forms: list[FormResult]
@@ -147,14 +174,32 @@ class InvariantResult:
     #: For each length, whether each phase's window predicts its target (oracle invariants only).
     correct_by_length: dict[int, tuple[bool, ...]] | None = None
     reproduce: str = ""
+    not_applicable: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def applicable(self) -> bool:
+        return bool(self.forms)
 
     @property
     def passed(self) -> bool:
+        """No violation was found (also true of an invariant that is not applicable: see :attr:`status`)."""
         return all(f.passed for f in self.forms)
 
     @property
+    def status(self) -> str:
+        """``"pass"``, ``"fail"`` or ``"not applicable"``."""
+        return NOT_APPLICABLE if not self.applicable else PASS if self.passed else FAIL
+
+    @property
+    def failing_form(self) -> FormResult | None:
+        """The failing form whose counterexample comes first in the documented order (then in form order)."""
+        failing = [f for f in self.forms if not f.passed]
+        return min(failing, key=lambda f: f.rank) if failing else None
+
+    @property
     def counterexample(self) -> Counterexample | None:
-        return next((f.counterexample for f in self.forms if not f.passed), None)
+        form = self.failing_form
+        return None if form is None else form.counterexample
 
     @property
     def windows(self) -> int:
@@ -162,7 +207,8 @@ class InvariantResult:
 
     @property
     def exhaustive(self) -> bool:
-        return all(f.exhaustive for f in self.forms)
+        """Every case of every form ran (never true of an invariant that is not applicable)."""
+        return self.applicable and all(f.exhaustive for f in self.forms)
 
     def form(self, name: str) -> FormResult:
         return next(f for f in self.forms if f.form == name)
@@ -171,11 +217,13 @@ class InvariantResult:
         cx = self.counterexample
         return {
             "name": self.name,
-            "passed": self.passed,
+            "status": self.status,
+            "passed": None if not self.applicable else self.passed,
             "windows": self.windows,
             "exhaustive": self.exhaustive,
             "counterexample": None if cx is None else cx.to_dict(),
             "forms": [f.to_dict() for f in self.forms],
+            "not_applicable": dict(self.not_applicable),
             "accuracy_by_length": None
             if self.accuracy_by_length is None
             else {str(k): v for k, v in self.accuracy_by_length.items()},
@@ -235,16 +283,57 @@ class Form(ABC):
     def counterexample(self, ctx: Context, case: Case) -> Counterexample:
         """Describe a violating case."""
 
-    def blocks(self, ctx: Context) -> Iterator[list[Case]] | None:
-        """Every case, in key order, in blocks evaluated together; ``None`` if the space is not finite."""
-        return None
+    #: Whether the form's space is finite, so that :meth:`sweep` can go through every case.
+    finite: bool = False
+
+    def blocks(self, ctx: Context) -> Iterator[list[Case]]:
+        """Every case of a finite space, in key order, in blocks evaluated together (what :meth:`sweep` walks)."""
+        raise NotImplementedError
+
+    def sweep_cost(self, ctx: Context) -> int:
+        """The fewest symbols a sweep of every case feeds the model (every stream window once): a sweep is tried
+        only when this fits the check's ``exhaustive_budget``, and :meth:`sweep` meters what it really feeds."""
+        return ctx.space.sweep_symbols()
+
+    def sweep(self, ctx: Context, bound: tuple | None) -> Sweep:
+        """Every case of a finite space in key order up to ``bound`` (a key; ``None``: the whole space), stopping
+        at the first violation.  Evaluates :meth:`blocks` one block per call, and stops (``over_budget``) once the
+        symbols it has fed the model exceed the check's ``exhaustive_budget``."""
+        outcome = Sweep()
+        start = ctx.evaluator.symbols_evaluated
+        for block in self.blocks(ctx):
+            if bound is not None and self.key(ctx, block[0]) > bound:
+                return outcome
+            if ctx.evaluator.symbols_evaluated - start > ctx.exhaustive_budget:
+                outcome.over_budget = True
+                return outcome
+            mask = self.violations(ctx, block)
+            outcome.cases += len(block)
+            outcome.windows += sum(self.windows_per_case(ctx, case) for case in block)
+            if mask.any():
+                outcome.found = block[int(np.argmax(mask))]
+                return outcome
+        outcome.complete = True
+        return outcome
 
     def windows_per_case(self, ctx: Context, case: Case) -> int:
         return 1
 
-    def applies(self, ctx: Context) -> bool:
-        """Whether the space holds any case at all (a pair needs two lengths, for instance)."""
-        return True
+    def inapplicable(self, ctx: Context) -> str | None:
+        """Why the space holds no case of this form (a pair needs two lengths, say), or ``None`` if it holds some."""
+        return None
+
+
+@dataclass
+class Sweep:
+    """What a sweep did: the first violating case met (in key order), how many cases and windows it judged,
+    and whether it covered the whole space."""
+
+    found: Case | None = None
+    cases: int = 0
+    windows: int = 0
+    complete: bool = False
+    over_budget: bool = False
 
 
 class Invariant:
@@ -266,6 +355,8 @@ class Invariant:
 
 class WindowForm(Form):
     """A form whose cases are the stream's windows ``(length, phase)``, ordered by length then phase."""
+
+    finite = True
 
     def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
         space = ctx.space

@@ -28,56 +28,70 @@ class _WholePeriods(WindowPairForm):
 class _ClosedLoop(WindowForm):
     """Cases ``(length, phase)``: from ``window(phase, length)``, feed the model its own predictions.
 
-    The window slides (its length stays ``length``) for ``2 p`` steps; the generated symbols must
-    repeat with period ``p`` (``y[t] == y[t-p]``) and with no shorter period.
+    The window slides (its length stays ``length``) for ``length + 2p`` steps, so that its last ``2p``
+    predictions are made from windows holding only the model's own outputs.  The generated symbols
+    must repeat with period ``p`` (``y[t] == y[t-p]``) and with no shorter period.  A rollout stops at
+    its first step that breaks this.
     """
 
     name = "closed loop"
 
-    def steps(self, ctx: Context) -> int:
-        return 2 * ctx.pattern.period
+    def steps(self, ctx: Context, length: int) -> int:
+        return length + 2 * ctx.pattern.period
 
     def windows_per_case(self, ctx: Context, case: Case) -> int:
-        return self.steps(ctx)
+        return self.steps(ctx, case[0])
 
-    def rollout(self, ctx: Context, length: int, phases: np.ndarray) -> np.ndarray:
-        """Generated symbols ``(len(phases), 2p)``; :data:`INVALID` where the output was not finite."""
-        sequence = ctx.pattern.windows(length)[phases]
-        generated = []
-        for _ in range(self.steps(ctx)):
-            predicted, _ = decide(ctx.evaluator.probabilities(sequence[:, -length:]))
-            generated.append(predicted)
-            sequence = np.concatenate([sequence, np.maximum(predicted, 0)[:, None]], axis=1)
-        return np.stack(generated, axis=1)
-
-    def _broken(self, ctx: Context, generated: np.ndarray) -> np.ndarray:
+    def rollout(self, ctx: Context, length: int, phases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(generated, broken)``: the symbols generated from each phase's window ``(len(phases), steps)``, and
+        whether each rollout broke the period.  A broken rollout stops there; the rest of its row is
+        :data:`INVALID`, as is a step whose output was not finite."""
         period = ctx.pattern.period
-        repeats = (generated[:, period:] == generated[:, :-period]).all(axis=1)
-        primitive = np.array([primitive_period(list(row[:period])) == period for row in generated])
-        return (generated == INVALID).any(axis=1) | ~repeats | ~primitive
+        total = self.steps(ctx, length)
+        sequence = ctx.pattern.windows(length)[phases]
+        generated = np.full((len(phases), total), INVALID, dtype=np.int64)
+        broken = np.zeros(len(phases), dtype=bool)
+        for t in range(total):
+            active = np.flatnonzero(~broken)
+            if active.size == 0:
+                break
+            predicted, _ = decide(ctx.evaluator.probabilities(sequence[active, -length:]))
+            generated[active, t] = predicted
+            now_broken = predicted == INVALID
+            if t >= period:
+                now_broken |= predicted != generated[active, t - period]
+            if t == period - 1:
+                now_broken |= np.array([primitive_period(list(row)) != period for row in generated[active, :period]])
+            broken[active] = now_broken
+            step = np.zeros((len(phases), 1), dtype=np.int64)
+            step[active, 0] = np.maximum(predicted, 0)
+            sequence = np.concatenate([sequence[:, -length:], step], axis=1)
+        return generated, broken
 
     def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
         arr = np.asarray(cases, dtype=np.int64).reshape(-1, 2)
         out = np.zeros(len(arr), dtype=bool)
         for length in np.unique(arr[:, 0]):
             rows = np.flatnonzero(arr[:, 0] == length)
-            out[rows] = self._broken(ctx, self.rollout(ctx, int(length), arr[rows, 1]))
+            out[rows] = self.rollout(ctx, int(length), arr[rows, 1])[1]
         return out
 
     def counterexample(self, ctx: Context, case: Case) -> Counterexample:
         length, phase = case
-        generated = self.rollout(ctx, length, np.asarray([phase]))[0]
+        generated = self.rollout(ctx, length, np.asarray([phase]))[0][0]
         period = ctx.pattern.period
-        if (generated == INVALID).any():
-            why = f"step {int(np.argmax(generated == INVALID)) + 1} gave a non-finite output"
-        elif not (generated[period:] == generated[:-period]).all():
-            t = period + int(np.argmax(generated[period:] != generated[:-period]))
-            why = f"step {t + 1} generated {generated[t]} but step {t + 1 - period} generated {generated[t - period]}"
+        first_invalid = np.flatnonzero(generated == INVALID)
+        made = generated[: first_invalid[0]] if first_invalid.size else generated  # up to the step that broke
+        if len(made) >= period and primitive_period(list(made[:period])) != period:
+            why = f"the first {period} generated symbols repeat every {primitive_period(list(made[:period]))} steps, not {period}"
+        elif len(made) > period and (made[period:] != made[:-period]).any():
+            t = period + int(np.argmax(made[period:] != made[:-period]))
+            why = f"step {t + 1} generated {made[t]} but step {t + 1 - period} generated {made[t - period]}"
         else:
-            why = f"the generated run repeats every {primitive_period(list(generated[:period]))} steps, not {period}"
+            why = f"step {len(made) + 1} gave a non-finite output"
         detail = (
             f"closed loop, sliding window of length {length}: generated "
-            f"{symbols_text(np.maximum(generated, 0))}; expected period {period}: {why}"
+            f"{symbols_text(made)}; expected period {period}: {why}"
         )
         return Counterexample(NAME, self.name, ctx.prediction(phase, length), detail=detail)
 
@@ -88,7 +102,8 @@ class PeriodicConsistency(Invariant):
     Label-free forms: prepending or dropping whole periods never changes a prediction --
     ``window(phase, length + k p)`` and ``window(phase, length)`` (same end) predict the same
     symbol; and feeding the model's own predictions back (closed loop, a window of fixed length
-    sliding over them) continues with period ``p``.  A start-anchored model passes the first form
+    sliding over them for ``length + 2p`` steps, until it holds only the model's own outputs)
+    continues with period ``p``.  A start-anchored model passes the first form
     and fails phase-shift invariance: the contrast is the diagnosis seqcheck prints.
     """
 
