@@ -36,6 +36,7 @@ def test_seed_model_fails_with_its_counterexample_and_json(seed_model_path, tmp_
     assert lengths["accuracy_by_length"]["10"] == 1.0
 
 
+@pytest.mark.slow
 def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path, capsys):
     """The printed line, run as a user pastes it into a shell (a fresh process), gives the same report."""
     first, second = tmp_path / "a.json", tmp_path / "b.json"
@@ -53,6 +54,7 @@ def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path, ca
     assert json.loads(second.read_text()) == json.loads(first.read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

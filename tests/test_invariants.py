@@ -54,6 +54,7 @@ def brute_same_end_pairs(model, pattern, *, max_length, train_length, unit):
     return min(failing, key=lambda case: (*length_key(case[0], train_length, c), case[1], case[2]), default=None)
 
 
+@pytest.mark.slow
 def test_exact_rule_passes_every_invariant_at_every_length_to_300():
     model = ExactRule("11000")
     report = seqcheck.check(model, pattern="11000", train_length=10, max_length=300)

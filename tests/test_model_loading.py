@@ -112,7 +112,7 @@ def test_keras_version_gate(version, refused, seed_model_path):
 
 
 def test_installed_keras_passes_the_gate():
-    assert keras_files._version_tuple(keras.__version__) >= keras_files.MIN_KERAS_VERSION
+    assert check_keras_version(keras) == keras.__version__  # raises ModelError below the minimum
 
 
 def test_h5_and_savedmodel_are_never_opened(tmp_path):

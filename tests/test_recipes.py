@@ -55,6 +55,7 @@ def phases_of(pattern: Pattern, windows: np.ndarray) -> np.ndarray:
     return np.array([table[tuple(row)] for row in windows])
 
 
+@pytest.mark.slow
 def test_fixed_window_trains_the_seed_network_on_every_sliding_window_of_one_length(training_data):
     model = recipes.train("fixed-window", SEED_PATTERN, train_length=N, seed=0, settings=TINY["fixed-window"])
     [(method, x, y)] = training_data
@@ -72,6 +73,7 @@ def test_fixed_window_trains_the_seed_network_on_every_sliding_window_of_one_len
     assert len(lstm) == 1 and lstm[0].units == 4
 
 
+@pytest.mark.slow
 def test_varied_window_trains_on_many_lengths_starting_at_every_phase(training_data):
     recipes.train("varied-window", SEED_PATTERN, train_length=N, seed=0, settings={"steps": 40, "batch_size": 8})
     assert [method for method, _, _ in training_data] == ["train_on_batch"] * 40
@@ -87,6 +89,7 @@ def test_varied_window_trains_on_many_lengths_starting_at_every_phase(training_d
     assert phases == set(range(5))
 
 
+@pytest.mark.slow
 def test_varied_window_keeps_to_the_lengths_it_is_given(training_data):
     recipes.train("varied-window", SEED_PATTERN, seed=0, settings={"steps": 12, "min_length": 7, "max_length": 8})
     assert {x.shape[1] for _, x, _ in training_data} == {7, 8}
@@ -99,6 +102,7 @@ def _predictions(model, pattern: Pattern, lengths) -> np.ndarray:
     ])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(recipes.RECIPES))
 def test_same_seed_same_model(name):
     lengths = range(3, 16)
@@ -109,12 +113,15 @@ def test_same_seed_same_model(name):
         np.testing.assert_array_equal(a, b)
 
 
-def test_different_seeds_differ():
-    a = recipes.train("varied-window", SEED_PATTERN, seed=1, settings=TINY["varied-window"])
-    b = recipes.train("varied-window", SEED_PATTERN, seed=2, settings=TINY["varied-window"])
+@pytest.mark.slow
+def test_different_seeds_differ_and_verbose_zero_is_quiet(capsys):
+    a = recipes.train("varied-window", SEED_PATTERN, seed=1, verbose=0, settings=TINY["varied-window"])
+    b = recipes.train("varied-window", SEED_PATTERN, seed=2, verbose=0, settings=TINY["varied-window"])
     assert any(not np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+    assert capsys.readouterr().out == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(recipes.RECIPES))
 def test_kary_pattern_gets_onehot_inputs_and_softmax(name, training_data):
     pattern = Pattern.parse("0,1,2,2")
@@ -136,9 +143,8 @@ def test_kary_pattern_gets_onehot_inputs_and_softmax(name, training_data):
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)
 
 
-def test_verbose_zero_is_quiet_and_verbose_one_reports(capsys):
-    recipes.train("varied-window", SEED_PATTERN, seed=0, verbose=0, settings=TINY["varied-window"])
-    assert capsys.readouterr().out == ""
+@pytest.mark.slow
+def test_verbose_one_reports_progress(capsys):
     recipes.train("varied-window", SEED_PATTERN, seed=0, verbose=1, settings=TINY["varied-window"])
     assert "varied-window step 30/30" in capsys.readouterr().out
 

@@ -25,6 +25,7 @@ def accuracy_by_direct_calls(path, lengths):
     return out
 
 
+@pytest.mark.slow
 def test_seed_model_is_start_anchored_and_seqcheck_catches_it(seed_model_path):
     report = seqcheck.check(seed_model_path, pattern="11000", train_length=10)
     acc = report["length generalization"].accuracy_by_length
@@ -61,6 +62,7 @@ def test_fixed_model_passes_every_invariant_to_four_training_lengths(fixed_model
     assert all(r.exhaustive for r in report.results if r.name != "batch invariance")
 
 
+@pytest.mark.slow
 def test_demo_catches_the_seed_and_passes_the_fix_from_the_cache(seed_model_path, fixed_model_path, monkeypatch, capsys):
     import seqcheck.cache
 
@@ -138,6 +140,7 @@ def _same(a, b, where="report"):
         assert a == b, where
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["seed", "fixed"])
 def test_numpy_engine_gives_the_report_keras_gives(which, seed_model_path, fixed_model_path):
     """The NumPy translation is an optimisation only: every verdict, counterexample, count and table of the
