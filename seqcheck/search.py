@@ -29,7 +29,7 @@ from seqcheck.invariants.base import Case, Context, Form, FormResult, Invariant,
 def run_form(form: Form, ctx: Context, position: int = 0) -> FormResult:
     """Search one form; return whether it holds and its minimal counterexample.
 
-    ``position`` is the form's place in its invariant: it breaks ties in :attr:`FormResult.rank`.
+    ``position`` is the form's place in its invariant: it breaks ties of keys in :attr:`FormResult.rank`.
     """
     cases = windows = 0
 
@@ -66,7 +66,7 @@ def run_form(form: Form, ctx: Context, position: int = 0) -> FormResult:
         counterexample=None if found is None else form.counterexample(ctx, found),
         minimal_confirmed=confirmed,
         case=found,
-        rank=() if found is None else (*ctx.space.length_key(found[0]), position),
+        rank=() if found is None else (*form.key(ctx, found), position),
         over_budget=over_budget,
     )
 

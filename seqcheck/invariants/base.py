@@ -273,7 +273,12 @@ class Form(ABC):
 
     @abstractmethod
     def key(self, ctx: Context, case: Case) -> tuple:
-        """Order key: the minimal counterexample is the violating case with the smallest key."""
+        """Order key: the minimal counterexample is the violating case with the smallest key.
+
+        Keys of the forms of one invariant compare with each other: the length's key
+        (:meth:`CheckSpace.length_key`), then the shift between a pair's windows (0 for one window),
+        then the phase; the invariant reports the failing form whose counterexample has the smallest.
+        """
 
     @abstractmethod
     def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
@@ -365,7 +370,7 @@ class WindowForm(Form):
 
     def key(self, ctx: Context, case: Case) -> tuple:
         length, phase = case
-        return (*ctx.space.length_key(length), phase)
+        return (*ctx.space.length_key(length), 0, phase)  # one window: no shift
 
     def blocks(self, ctx: Context) -> Iterator[list[Case]]:
         for length in ctx.space.lengths_in_order():
