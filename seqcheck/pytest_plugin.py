@@ -198,17 +198,33 @@ def seqcheck_result(request: pytest.FixtureRequest, seqcheck_subject: Subject, s
 
 
 class _Recorder:
-    """Collects the rows the ``seqcheck_result`` fixture attached to test reports (from any worker)."""
+    """Collects the rows the ``seqcheck_result`` fixture attached to test reports (from any worker), and puts
+    them in the tests' collection order, so that the summary and the report read the same with and without
+    pytest-xdist (whose workers finish in any order)."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
+        self.collected: dict[str, int] = {}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = {item.nodeid: i for i, item in enumerate(session.items)}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        """On the xdist controller, which collects nothing itself: every worker collects the same ids in order."""
+        self.collected = {nodeid: i for i, nodeid in enumerate(ids)}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
-            self.config.stash[_ROWS] += [value for name, value in report.user_properties if name == PROPERTY]
+            self.config.stash[_ROWS] += [(report.nodeid, value) for name, value in report.user_properties if name == PROPERTY]
+
+    def rows(self) -> list[dict]:
+        """One row per model and invariant, in collection order."""
+        ordered = sorted(self.config.stash[_ROWS], key=lambda entry: self.collected.get(entry[0], len(self.collected)))
+        return _unique([row for _, row in ordered])
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        rows = _unique(self.config.stash[_ROWS])
+        rows = self.rows()
         if not rows:
             return
         terminalreporter.section("seqcheck")

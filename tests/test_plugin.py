@@ -110,12 +110,18 @@ def test_reference_models_with_xdist_summary_and_report(pytester, seed_model_pat
     result.assert_outcomes(passed=6, xfailed=3)
     result.stdout.fnmatch_lines(["*= seqcheck =*", "seed   length generalization    FAIL (known)*minimal: length 11, phase 1*"])
     data = json.loads((pytester.path / "seqcheck.json").read_text())
-    assert {(row["model"], row["result"]["name"]) for row in data["results"]} == {
+    in_collection_order = [
         (model, name) for model in ("seed", "fixed")
         for name in ("phase-shift invariance", "length generalization", "periodic consistency", "batch invariance")
-    }
+    ]
+    assert [(row["model"], row["result"]["name"]) for row in data["results"]] == in_collection_order
+    summary = [line for line in result.stdout.lines if line.startswith(("seed ", "fixed "))]
+    serial = pytester.runpytest_subprocess("-p", "no:xdist", "--seqcheck-report", "serial.json")
+    serial_data = json.loads((pytester.path / "serial.json").read_text())
+    assert [(row["model"], row["result"]["name"]) for row in serial_data["results"]] == in_collection_order
+    assert [line for line in serial.stdout.lines if line.startswith(("seed ", "fixed "))] == summary
     seed_lengths = next(r for r in data["results"] if r["model"] == "seed" and r["result"]["name"] == "length generalization")
-    assert seed_lengths["known_violation"] and seed_lengths["result"]["counterexample"]["length"] == 11
+    assert seed_lengths["known_violation"] and seed_lengths["result"]["counterexample"]["window"]["length"] == 11
 
 
 def test_battery_declares_a_model_once_and_junitxml_carries_the_counterexample(pytester, seed_model_path):
@@ -142,3 +148,22 @@ def test_battery_declares_a_model_once_and_junitxml_carries_the_counterexample(p
     xml = (pytester.path / "junit.xml").read_text()
     assert "length generalization violated (oracle)" in xml
     assert "window 1 0 0 0 1 1 0 0 0 1 1   (length 11, phase 1)  -&gt; predicted 1" in xml
+
+
+def test_rows_follow_the_collection_order_whatever_order_workers_report_them():
+    """Under xdist, reports arrive as workers finish; the summary and report keep the tests' collection order."""
+    from types import SimpleNamespace
+
+    from seqcheck.pytest_plugin import _ROWS, _Recorder
+
+    config = SimpleNamespace(stash={_ROWS: []})
+    recorder = _Recorder(config)
+    ids = [f"test_props.py::test_invariant_holds[{m}-{n}]" for m in ("seed", "fixed") for n in ("a", "b")]
+    recorder.pytest_xdist_node_collection_finished(node=None, ids=ids)
+    for nodeid in (ids[3], ids[0], ids[2], ids[1], ids[0]):  # finishing order, one result reported twice
+        model, name = nodeid.split("[")[1].rstrip("]").split("-")
+        report = SimpleNamespace(when="call", nodeid=nodeid, user_properties=[("seqcheck", {"model": model, "result": {"name": name}})])
+        recorder.pytest_runtest_logreport(report)
+    assert [(row["model"], row["result"]["name"]) for row in recorder.rows()] == [
+        ("seed", "a"), ("seed", "b"), ("fixed", "a"), ("fixed", "b")
+    ]
