@@ -213,3 +213,28 @@ def test_a_pair_with_no_prediction_breaks_even_when_both_windows_have_none():
     report = seqcheck.check(NaNBeyond("11000", limit=2), pattern="11000", train_length=10, max_length=20,
                             invariants=[seqcheck.phase_shift_invariance])
     assert report["phase-shift invariance"].form("label-free").case == (10, 1, 0)  # NaN against NaN
+
+
+class BreaksOnItsOwnOutputs(_Rule):
+    """Copies the symbol a period back while its window still holds `1 1`, which only the real stream's part of
+    a closed loop's window does, and the opposite symbol after.  One stream window, phase 0 at length 20, it
+    answers wrong, so that a closed loop from there generates `0 1 0 0 0` repeated while its window still holds
+    stream symbols, and breaks the period at step 17, once the window holds only the model's own outputs: a
+    closed loop of 2p = 10 steps would pass it."""
+
+    def predict(self, batch):
+        first = tuple(self.pattern.window(0, 20))
+        out = []
+        for row in map(tuple, batch):
+            holds_stream = any(a == b == 1 for a, b in zip(row, row[1:]))
+            out.append(0 if row == first else row[-5] if holds_stream else 1 - row[-5])
+        return np.array(out)
+
+
+def test_the_closed_loop_runs_until_its_window_holds_only_the_models_own_outputs():
+    report = seqcheck.check(BreaksOnItsOwnOutputs("11000"), pattern="11000", min_length=20, max_length=20,
+                            invariants=[seqcheck.periodic_consistency])
+    loop = report["periodic consistency"].form("closed loop")
+    assert not loop.passed
+    assert (loop.counterexample.length, loop.counterexample.phase) == (20, 0)
+    assert loop.counterexample.detail.endswith("generated 0 1 0 0 0 0 1 0 0 0 0 1 0 0 0 0 0; expected period 5: step 17 generated 0 but step 12 generated 1")

@@ -45,27 +45,43 @@ class _ClosedLoop(WindowForm):
     def rollout(self, ctx: Context, length: int, phases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(generated, broken)``: the symbols generated from each phase's window ``(len(phases), steps)``, and
         whether each rollout broke the period.  A broken rollout stops there; the rest of its row is
-        :data:`INVALID`, as is a step whose output was not finite."""
-        period = ctx.pattern.period
-        total = self.steps(ctx, length)
-        sequence = ctx.pattern.windows(length)[phases]
-        generated = np.full((len(phases), total), INVALID, dtype=np.int64)
-        broken = np.zeros(len(phases), dtype=bool)
-        for t in range(total):
-            active = np.flatnonzero(~broken)
-            if active.size == 0:
-                break
-            predicted, _ = decide(ctx.evaluator.probabilities(sequence[active, -length:]))
-            generated[active, t] = predicted
+        :data:`INVALID`, as is a step whose output was not finite.
+
+        While a rollout predicts the stream's own next symbols, its windows are windows of the stream, whose
+        predictions at this length are known (one batched call for all phases): it leaves the stream at its
+        first wrong prediction, if any, and only from there is the model fed windows one step at a time.
+        """
+        pattern, period, total = ctx.pattern, ctx.pattern.period, self.steps(ctx, length)
+        count = len(phases)
+        on_stream = ctx.evaluator.predicted(length)
+        right = on_stream == pattern.targets(length)
+        ahead = (phases[:, None] + np.arange(period)[None, :]) % period  # the phase of the window at step t < p
+        leaves = np.where((~right[ahead]).any(axis=1), np.argmax(~right[ahead], axis=1), total)
+        steps = np.arange(total)[None, :]
+        generated = np.where(steps < leaves[:, None], np.asarray(pattern.symbols)[(phases[:, None] + length + steps) % period], INVALID)
+        broken = np.zeros(count, dtype=bool)
+        sequence = np.zeros((count, length), dtype=np.int64)
+        for t in range(int(leaves.min()), total):
+            entering = np.flatnonzero(leaves == t)
+            walking = np.flatnonzero((leaves < t) & ~broken)
+            rows = np.concatenate([entering, walking])
+            if rows.size == 0:
+                if not ((leaves > t) & (leaves < total)).any():
+                    break  # every rollout is broken, or stays on the stream
+                continue
+            fed = np.concatenate([pattern.windows(length)[(phases[entering] + t) % period], sequence[walking]])
+            predicted = np.concatenate([
+                on_stream[(phases[entering] + t) % period],
+                decide(ctx.evaluator.probabilities(sequence[walking]))[0] if walking.size else np.empty(0, dtype=np.int64),
+            ])
+            generated[rows, t] = predicted
             now_broken = predicted == INVALID
             if t >= period:
-                now_broken |= predicted != generated[active, t - period]
+                now_broken |= predicted != generated[rows, t - period]
             if t == period - 1:
-                now_broken |= np.array([primitive_period(list(row)) != period for row in generated[active, :period]])
-            broken[active] = now_broken
-            step = np.zeros((len(phases), 1), dtype=np.int64)
-            step[active, 0] = np.maximum(predicted, 0)
-            sequence = np.concatenate([sequence[:, -length:], step], axis=1)
+                now_broken |= np.array([primitive_period(list(row)) != period for row in generated[rows, :period]])
+            broken[rows] = now_broken
+            sequence[rows] = np.concatenate([fed[:, 1:], np.maximum(predicted, 0)[:, None]], axis=1)
         return generated, broken
 
     def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
