@@ -355,13 +355,10 @@ def load_cached_model(
     settings: Mapping[str, Any] | None = None,
     trainer: Trainer | None = None,
 ):
-    """The cached model as a ``keras.Model`` (loaded uncompiled, in Keras's safe mode); train it if absent."""
+    """The cached model as a ``keras.Model``, loaded as any model file is
+    (:func:`seqcheck.models.keras_files.load_keras_model`: screened, uncompiled, in Keras's safe mode); train it if absent."""
+    from seqcheck.models.keras_files import load_keras_model
+
     path = cached_model_path(recipe, pattern, train_length=train_length, seed=seed, cache_dir=cache_dir,
                              verbose=verbose, settings=settings, trainer=trainer)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
-        raise ModelError(f"model={str(path)!r}: expected a loadable .keras file; {type(exc).__name__}: {exc}") from exc
+    return load_keras_model(path)

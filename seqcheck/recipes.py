@@ -20,7 +20,6 @@ Importing this module does not import TensorFlow or Keras: :func:`train` does, w
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import warnings
@@ -40,11 +39,10 @@ RECIPE_VERSION = 1
 
 
 def _keras():
-    """Import Keras quietly (TensorFlow's C++ logging off unless the user set it)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    """Keras, imported quietly by :func:`seqcheck.models.keras_files.import_keras`."""
+    from seqcheck.models.keras_files import import_keras
 
-    return keras
+    return import_keras()
 
 
 # -- encoding and network ------------------------------------------------------------------------

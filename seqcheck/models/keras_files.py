@@ -1,25 +1,39 @@
 """Loading ``.keras`` files safely: the Keras version gate, a screen of the file, then safe mode.
 
 A model file is untrusted data (see docs/threat-model.md).  Before Keras opens a ``.keras`` file,
-seqcheck reads it as bytes, a zip listing and JSON, and refuses anything that carries code; then
-Keras loads it in safe mode.  HDF5 files and SavedModel folders are refused.  Importing this
-module never imports TensorFlow or Keras.
+seqcheck reads it as bytes, a zip listing and JSON, decompressing every member in chunks and
+counting the bytes it really unpacks to, and refuses anything that carries code or unpacks to more
+than a bound; then Keras loads it in safe mode, its temporary files in a folder of seqcheck's own.
+HDF5 files and SavedModel folders are refused.  Whatever the framework prints while it is imported
+or loads a model is kept off the terminal (:func:`quiet_framework`).  Importing this module never
+imports TensorFlow or Keras.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
-import re
+import shutil
+import sys
+import tempfile
+import warnings
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
-from seqcheck.errors import ModelError, first_line
+from seqcheck.errors import InvalidArgument, ModelError, first_line, invalid
 
-__all__ = ["KERAS_ADVISORIES", "MIN_KERAS_VERSION", "check_keras_version", "import_keras", "load_keras_model"]
+__all__ = [
+    "KERAS_ADVISORIES", "MAX_UNPACKED_ENV", "MIN_KERAS_VERSION", "VERBOSE_ENV",
+    "check_keras_version", "import_keras", "load_keras_model", "quiet_framework",
+]
 
 #: The oldest Keras that fixes every published advisory in which a model file ran code despite safe
-#: mode. Loading a model file with an older Keras is refused unless the user opts in (``allow_unsafe``).
+#: mode, compared as PEP 440 versions: its pre-releases (``3.14.1rc1``, ``3.14.1.dev0``) come before it
+#: and are refused too. Loading a model file with an older Keras is refused unless the user opts in
+#: (``allow_unsafe``).
 MIN_KERAS_VERSION = (3, 14, 1)
 KERAS_ADVISORIES = (
     "CVE-2025-1550", "CVE-2025-8747", "CVE-2025-9906", "CVE-2025-9905",
@@ -35,14 +49,24 @@ _CODE_CLASSES = {
 }
 #: Python modules a config may name (anything else would be imported by Keras to build the model).
 _TRUSTED_MODULES = ("keras",)
-#: Bounds on what is read from an archive before Keras sees it.
+#: Bounds on what is read from an archive before Keras sees it: ``config.json``, and every member
+#: together, counted in bytes really decompressed (``$SEQCHECK_MAX_UNPACKED_MIB`` overrides the latter).
 _MAX_CONFIG_BYTES = 64 << 20
-_MAX_ARCHIVE_BYTES = 4 << 30
+_MAX_ARCHIVE_BYTES = 1 << 30
+MAX_UNPACKED_ENV = "SEQCHECK_MAX_UNPACKED_MIB"
+#: Set to 1 to have what :func:`quiet_framework` kept off the terminal written to stderr afterwards.
+VERBOSE_ENV = "SEQCHECK_VERBOSE"
+#: Members are decompressed this many bytes at a time: the screen's own memory.
+_CHUNK_BYTES = 1 << 20
+#: How Keras writes members (stored) and how zip tools recompress them. Zip's bzip2 and LZMA readers
+#: inflate a whole compressed block at once, so no reader, seqcheck's or Keras's, could bound them.
+_COMPRESSIONS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _UNSAFE_OPT_IN = "if you trust the file, opt in with --unsafe-load (CLI) or allow_unsafe=True (Python)"
 
 _UNSAFE_MARKERS = ("safe_mode=False", "enable_unsafe_deserialization", "arbitrary code execution")
+
 
 def _exception_chain(exc: BaseException):
     seen = set()
@@ -52,33 +76,85 @@ def _exception_chain(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
+def _flush_stderr() -> None:
+    for stream in (sys.stderr, sys.__stderr__):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # absent or closed
+            stream.flush()
+
+
+@contextlib.contextmanager
+def _stderr_fd_to(fd: int) -> Iterator[None]:
+    """Point file descriptor 2 at ``fd``; put it back afterwards, whatever happens (an error, Ctrl-C)."""
+    _flush_stderr()
+    saved = os.dup(2)
+    try:
+        os.dup2(fd, 2)
+        yield
+    finally:
+        _flush_stderr()  # Python's own buffered writes to fd 2 belong to the framework too
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def quiet_framework(doing: str) -> Iterator[None]:
+    """Keep what a framework prints while ``doing`` (importing Keras, loading a model) off the terminal.
+
+    seqcheck's promise is one line on stderr for bad input, whatever TensorFlow or Keras print: the C++
+    logs they write to file descriptor 2 (absl, oneDNN; ``TF_CPP_MIN_LOG_LEVEL`` no longer hides them),
+    their writes to ``sys.stderr`` and their Python warnings are held back while the block runs.  With
+    ``SEQCHECK_VERBOSE=1`` they are written to stderr once the block ends, error or not, for debugging.
+    Not thread-safe (file descriptor 2 and the warning filters belong to the whole process).
+    """
+    held_text = io.StringIO()
+    caught: list[warnings.WarningMessage] = []
+    try:
+        held_fd = tempfile.TemporaryFile()
+    except OSError:  # no usable temporary folder: what the framework writes to fd 2 is dropped, not shown
+        held_fd = open(os.devnull, "w+b")  # noqa: SIM115 - closed by the with below
+    with held_fd:
+        try:
+            with _stderr_fd_to(held_fd.fileno()), contextlib.redirect_stderr(held_text), \
+                    warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                yield
+        finally:
+            if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
+                held_fd.seek(0)
+                held = held_fd.read().decode("utf-8", "replace") + held_text.getvalue()
+                held += "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
+                if held:
+                    sys.stderr.write(f"seqcheck: {VERBOSE_ENV}: what the framework printed while {doing}:\n{held}")
+                    sys.stderr.flush()
+
+
 def import_keras():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    return keras
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    parts = []
-    for piece in str(text).split(".")[:3]:
-        digits = re.match(r"\d+", piece)
-        if digits is None:
-            break
-        parts.append(int(digits.group()))
-    return tuple(parts) or (0,)
+    """Keras, imported quietly (see :func:`quiet_framework`) the first time."""
+    if "keras" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        with quiet_framework("importing Keras"):
+            import keras  # noqa: F401
+    return sys.modules["keras"]
 
 
 def check_keras_version(keras: Any = None, *, allow_unsafe: bool = False) -> str:
     """Refuse (:class:`ModelError`) to load model files with a Keras older than :data:`MIN_KERAS_VERSION`.
 
     Such versions have published advisories in which a crafted model file runs code despite safe mode.
-    ``allow_unsafe=True`` (``--unsafe-load``) lets the user load files they trust anyway. Returns the version.
+    Versions compare as PEP 440 says, so the pre-releases of :data:`MIN_KERAS_VERSION` are older than it;
+    a version that is not PEP 440 cannot be vouched for and is refused.  ``allow_unsafe=True``
+    (``--unsafe-load``) lets the user load files they trust anyway. Returns the version.
     """
+    from packaging.version import InvalidVersion, Version  # a dependency of Keras and of pytest
+
     keras = keras if keras is not None else import_keras()
     version = str(getattr(keras, "__version__", "0"))
-    if _version_tuple(version) < MIN_KERAS_VERSION and not allow_unsafe:
-        wanted = ".".join(map(str, MIN_KERAS_VERSION))
+    wanted = ".".join(map(str, MIN_KERAS_VERSION))
+    try:
+        recent = Version(version) >= Version(wanted)
+    except InvalidVersion:
+        recent = False
+    if not recent and not allow_unsafe:
         raise ModelError(
             f"keras version={version!r}: expected {wanted} or later, because older Keras releases let a crafted"
             f" model file run code despite safe mode ({', '.join(KERAS_ADVISORIES)}); upgrade with"
@@ -134,6 +210,59 @@ def _code_in_config(config: Any) -> str | None:
     return None
 
 
+def _unpacked_bound() -> int:
+    """The most a ``.keras`` archive may unpack to, in bytes: ``$SEQCHECK_MAX_UNPACKED_MIB`` MiB, else 1 GiB."""
+    text = os.environ.get(MAX_UNPACKED_ENV, "").strip()
+    if not text:
+        return _MAX_ARCHIVE_BYTES
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise invalid(
+            MAX_UNPACKED_ENV, text, "a whole number of MiB, at least 1",
+            f"set it like {MAX_UNPACKED_ENV}=4096, or unset it for the default of {_MAX_ARCHIVE_BYTES >> 20}",
+        )
+    return int(text) << 20
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
+def _unpacked_config(path: str, archive: zipfile.ZipFile, bound: int) -> bytes:
+    """``config.json``'s bytes, once every member has been decompressed in chunks of :data:`_CHUNK_BYTES`
+    and the bytes it really unpacks to counted against ``bound`` (the sizes the zip headers declare are not
+    trusted); on the way, the zip reader checks every member's CRC.  Of two members with one name, the
+    last is kept, as Keras reads it."""
+    infos = archive.infolist()
+    for info in infos:
+        if info.compress_type not in _COMPRESSIONS:
+            raise ModelError(
+                f"model path={path!r}: member {info.filename!r} is compressed with method {info.compress_type}, expected"
+                f" stored or deflated members (Keras writes them stored); save the model again with model.save('m.keras')"
+            )
+    total, config = 0, b""
+    for info in infos:
+        parts: list[bytes] = []
+        with archive.open(info) as member:
+            while chunk := member.read(_CHUNK_BYTES):
+                total += len(chunk)
+                if total > bound:
+                    raise ModelError(
+                        f"model path={path!r}: unpacks to more than {_size(bound)} (counted while decompressing),"
+                        f" expected a model of reasonable size; check the file (it may be a zip bomb), or if you trust"
+                        f" it set {MAX_UNPACKED_ENV} above {bound >> 20}"
+                    )
+                if info.filename == "config.json":
+                    parts.append(chunk)
+                    if sum(map(len, parts)) > _MAX_CONFIG_BYTES:
+                        raise ModelError(
+                            f"model path={path!r}: config.json is larger than {_size(_MAX_CONFIG_BYTES)}, expected a"
+                            f" model config; check the file"
+                        )
+        if info.filename == "config.json":
+            config = b"".join(parts)
+    return config
+
+
 def _check_model_file(path: str, *, allow_unsafe: bool = False) -> None:
     """Raise :class:`ModelError` unless ``path`` looks like a loadable, code-free ``.keras`` zip file.
 
@@ -171,27 +300,15 @@ def _check_model_file(path: str, *, allow_unsafe: bool = False) -> None:
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-            names = {info.filename for info in infos}
-            if "config.json" not in names:
+            if "config.json" not in archive.NameToInfo:
                 raise ModelError(
                     f"model path={path!r}: is a zip archive without config.json, not a Keras model;"
                     f" save the model with model.save('m.keras')"
                 )
-            if sum(info.file_size for info in infos) > _MAX_ARCHIVE_BYTES:
-                raise ModelError(
-                    f"model path={path!r}: unpacks to more than {_MAX_ARCHIVE_BYTES >> 30} GiB, expected a model of"
-                    f" reasonable size; check the file (it may be a zip bomb)"
-                )
-            if archive.getinfo("config.json").file_size > _MAX_CONFIG_BYTES:
-                raise ModelError(
-                    f"model path={path!r}: config.json is larger than {_MAX_CONFIG_BYTES >> 20} MiB, expected a"
-                    f" model config; check the file"
-                )
-            raw = archive.read("config.json")
-    except ModelError:
+            raw = _unpacked_config(path, archive, _unpacked_bound())
+    except (ModelError, InvalidArgument):
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the zip reader trips on, the archive is not valid
         raise ModelError(
             f"model path={path!r}: is not a valid zip archive ({first_line(exc)}), expected a .keras file;"
             f" the file is truncated or corrupt: save the model again with model.save('m.keras')"
@@ -224,21 +341,49 @@ def load_keras_model(path: str | os.PathLike, *, allow_unsafe: bool = False) -> 
     _check_model_file(path, allow_unsafe=allow_unsafe)
     keras = import_keras()
     check_keras_version(keras, allow_unsafe=allow_unsafe)
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=not allow_unsafe)
-    except Exception as exc:
-        if not allow_unsafe and any(m in str(e) for e in _exception_chain(exc) for m in _UNSAFE_MARKERS):
+    with _loading_folder(path) as link, quiet_framework(f"loading {path}"):
+        try:
+            model = keras.saving.load_model(link, compile=False, safe_mode=not allow_unsafe)
+        except Exception as exc:
+            if not allow_unsafe and any(m in str(e) for e in _exception_chain(exc) for m in _UNSAFE_MARKERS):
+                raise ModelError(
+                    f"model path={path!r}: carries Python code (a Lambda layer or lambda) that Keras safe mode refuses"
+                    f" to load; {_UNSAFE_OPT_IN}"
+                ) from exc
             raise ModelError(
-                f"model path={path!r}: carries Python code (a Lambda layer or lambda) that Keras safe mode refuses to load;"
-                f" {_UNSAFE_OPT_IN}"
+                f"model path={path!r}: could not be loaded as a Keras model ({type(exc).__name__}:"
+                f" {first_line(exc).replace(link, path)}); save it with Keras 3 as model.save('m.keras') and make"
+                f" custom layers importable (keras.saving.register_keras_serializable)"
             ) from exc
-        raise ModelError(
-            f"model path={path!r}: could not be loaded as a Keras model ({type(exc).__name__}: {first_line(exc)});"
-            f" save it with Keras 3 as model.save('m.keras') and make custom layers importable"
-            f" (keras.saving.register_keras_serializable)"
-        ) from exc
     if not isinstance(model, keras.Model):
         raise ModelError(
             f"model path={path!r}: holds a {type(model).__name__}, expected a keras.Model; save the model itself with model.save('m.keras')"
         )
     return model
+
+
+@contextlib.contextmanager
+def _loading_folder(path: str) -> Iterator[str]:
+    """A folder of seqcheck's own, removed afterwards whatever happens, for the temporary files of Keras's loader.
+
+    Keras unpacks some archives into ``tempfile.mkdtemp()`` folders and others next to the file it opens, and
+    leaves the former behind when unpacking fails.  Inside the block, ``tempfile``'s folder is this one (for
+    the whole process: loading is not thread-safe), and Keras opens the model through a symlink in it.
+    Yields the symlink's path.
+    """
+    try:
+        folder = tempfile.mkdtemp(prefix="seqcheck-load-")
+    except OSError as exc:
+        raise ModelError(
+            f"model path={path!r}: cannot be loaded without a temporary folder ({type(exc).__name__}: {first_line(exc)});"
+            f" set TMPDIR to a writable folder"
+        ) from exc
+    previous = tempfile.tempdir
+    try:
+        link = os.path.join(folder, "model.keras")
+        os.symlink(os.path.abspath(path), link)
+        tempfile.tempdir = folder
+        yield link
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(folder, ignore_errors=True)
