@@ -23,6 +23,8 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
@@ -30,6 +32,7 @@ keras = pytest.importorskip("keras")
 from seqcheck.errors import InvalidArgument, ModelError  # noqa: E402
 from seqcheck.models import keras_files  # noqa: E402
 from seqcheck.models.keras_files import check_keras_version, load_keras_model, quiet_framework  # noqa: E402
+from seqcheck.patterns import MAX_ALPHABET_SIZE, MAX_PATTERN_LENGTH, Pattern, primitive_period  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MiB = 1 << 20
@@ -335,3 +338,90 @@ def test_pre_releases_of_the_fixed_keras_are_refused(version, passes):
         else:
             assert "expected 3.14.1 or later" in refused(lambda: check_keras_version(keras), ModelError)
             assert check_keras_version(keras, allow_unsafe=True) == version
+
+
+# -- 5. patterns: bounded, and analysed in near-linear work ----------------------------------------
+
+
+def straight_primitive_period(symbols):
+    """The definition: the smallest q dividing n such that the sequence is its first q symbols repeated."""
+    n = len(symbols)
+    return next(q for q in range(1, n + 1) if n % q == 0 and all(symbols[i] == symbols[i % q] for i in range(n)))
+
+
+def straight_min_context(symbols):
+    """The definition: the smallest length at which every window of the stream determines its target."""
+    p = len(symbols)
+    for length in range(1, p + 1):
+        seen = {}
+        for phase in range(p):
+            window = tuple(symbols[(phase + i) % p] for i in range(length))
+            if seen.setdefault(window, symbols[(phase + length) % p]) != symbols[(phase + length) % p]:
+                break
+        else:
+            return length
+    raise AssertionError("not primitive")
+
+
+units = st.integers(2, 5).flatmap(lambda k: st.lists(st.integers(0, k - 1), min_size=1, max_size=40))
+
+
+@given(units, st.integers(1, 4))
+def test_fast_primitive_period_matches_its_definition(unit, repeats):
+    symbols = unit * repeats
+    assert primitive_period(symbols) == straight_primitive_period(symbols)
+
+
+@given(units)
+def test_fast_min_context_matches_its_definition(unit):
+    unit = unit[: straight_primitive_period(unit)]
+    if len(unit) >= 2:
+        assert Pattern.parse(unit).min_context == straight_min_context(unit)
+
+
+@pytest.mark.parametrize("kind", ["worst", "random"])
+def test_the_longest_pattern_is_analysed_in_bounded_work_and_memory(kind):
+    symbols = [0] * (MAX_PATTERN_LENGTH - 1) + [1] if kind == "worst" else list(
+        np.random.default_rng(0).integers(0, 5, MAX_PATTERN_LENGTH))
+    results = []
+    lines = python_lines(lambda: results.append(Pattern.parse(symbols).min_context), budget=60_000)
+    peak = peak_memory(lambda: Pattern.parse(symbols).min_context)
+    assert results == [MAX_PATTERN_LENGTH - 1 if kind == "worst" else straight_min_context(Pattern.parse(symbols).symbols)]
+    assert lines < 60_000 and peak < 2 * MiB, (lines, peak)
+
+
+@pytest.mark.parametrize("given_as", ["digits", "commas", "list"])
+def test_a_pattern_longer_than_the_bound_is_refused_in_bounded_work(given_as):
+    symbols = [int(s) for s in np.random.default_rng(1).integers(0, 5, 10_000)]
+    pattern = {"digits": "".join(map(str, symbols)), "commas": ",".join(map(str, symbols)), "list": symbols}[given_as]
+    messages = []
+    python_lines(lambda: messages.append(refused(lambda: Pattern.parse(pattern))), budget=20_000)
+    assert f"expected at most {MAX_PATTERN_LENGTH} symbols" in messages[0]
+    assert Pattern.parse(symbols[:MAX_PATTERN_LENGTH]).period <= MAX_PATTERN_LENGTH
+
+
+@pytest.mark.parametrize("text", ["1²0", "١١٠٠٠", "1,٣", "0\u20031"])
+def test_non_ascii_digits_and_spaces_are_refused(text):
+    assert "digits like '11000' (ASCII 0-9)" in refused(lambda: Pattern.parse(text))
+
+
+@pytest.mark.parametrize("pattern", ["0,99999999999999999999", "0," + "9" * 5000, "0,1024", [0, 10**30], "0,00000001"])
+def test_symbols_beyond_the_largest_alphabet_are_refused_without_parsing_them(pattern):
+    if pattern == "0,00000001":  # leading zeros are not a large number
+        assert Pattern.parse(pattern).symbols == (0, 1)
+        return
+    assert f"expected symbols in {{0..{MAX_ALPHABET_SIZE - 1}}}" in refused(lambda: Pattern.parse(pattern))
+    assert f"symbols in {{0..{MAX_ALPHABET_SIZE - 1}}}" in refused(lambda: Pattern.parse(pattern, alphabet_size=4))
+
+
+@pytest.mark.parametrize("size, ok", [(MAX_ALPHABET_SIZE, True), (MAX_ALPHABET_SIZE + 1, False), (10**20, False), (1, False)])
+def test_alphabet_size_is_bounded(size, ok):
+    if ok:
+        assert Pattern.parse("0,1023", alphabet_size=size).alphabet_size == size
+    else:
+        assert f"expected 2 to {MAX_ALPHABET_SIZE}" in refused(lambda: Pattern.parse("01", alphabet_size=size))
+
+
+def test_a_long_message_stays_one_short_line():
+    message = refused(lambda: Pattern.parse("0" * 1000 + "x"))
+    assert message.startswith("pattern='000") and "...'" in message
