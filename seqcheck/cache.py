@@ -16,7 +16,9 @@ written next to it, and ``os.replace`` puts it in place. Processes asking for th
 (pytest-xdist workers) take the entry's lock: one trains, the others wait and then use its file.
 An entry whose checksum does not match (truncated, damaged, half-written) is retrained, never
 returned; a leftover temporary file of a killed training is never returned and is removed by the
-next training of that entry.
+next training of that entry.  A cache folder where no folder can be made (a regular file, a path
+under ``/proc``) and an entry file that is not a regular file (a folder, a FIFO: never opened, never
+removed) are one-line errors naming the path and the fix.
 
 Importing this module does not import TensorFlow or Keras.
 """
@@ -33,13 +35,14 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from seqcheck.errors import CacheWarning, ModelError, invalid
 from seqcheck.patterns import Pattern
@@ -66,6 +69,7 @@ __all__ = [
 CACHE_DIR_ENV = "SEQCHECK_CACHE_DIR"
 MODEL_FILE = "model.keras"
 CHECKSUM_SUFFIX = ".sha256"
+_LOCK_FILE = ".lock"
 _TMP_PREFIX = "model.tmp-"
 
 #: ``trainer(path, *, recipe, pattern, train_length, seed, verbose, settings)`` writes a model file
@@ -149,9 +153,24 @@ def entry_dir(recipe: str, pattern: Pattern | str, *, train_length: int = 10, se
 # -- checksums -----------------------------------------------------------------------------------
 
 
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading; :class:`OSError` unless it is a regular file.
+
+    Opened without blocking: opening a FIFO for reading would otherwise wait for a writer forever.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with _open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -165,10 +184,47 @@ def verify_entry(model_path: str | os.PathLike[str]) -> bool:
     """True when ``model_path`` exists and matches its checksum sidecar (a missing sidecar is a mismatch)."""
     model_path = Path(model_path)
     try:
-        recorded = _checksum_path(model_path).read_text(encoding="ascii").split()
-        return bool(recorded) and model_path.is_file() and _sha256_file(model_path) == recorded[0].lower()
+        with _open_regular(_checksum_path(model_path)) as handle:
+            recorded = handle.read(1024).decode("ascii").split()  # one line: the digest and the file name
+        return bool(recorded) and _sha256_file(model_path) == recorded[0].lower()
     except (OSError, UnicodeDecodeError):
         return False
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _no_folder(folder: Path, exc: OSError) -> str:
+    """Why ``folder`` could not be made: the nearest existing path on the way that is no folder, else the error."""
+    for path in (folder, *folder.parents):
+        with contextlib.suppress(OSError):
+            mode = path.stat().st_mode
+            if not stat.S_ISDIR(mode):
+                return f"{path} is {_file_kind(mode)}"
+            break
+    return f"{exc.filename}: {os.strerror(exc.errno or errno.EIO)}"
+
+
+def _refuse_odd_files(folder: Path) -> None:
+    """A one-line error for any file of the entry at ``folder`` that is not a regular file (a folder, a FIFO...).
+
+    seqcheck never opens such a file (reading a FIFO would block) nor removes it (a folder may hold
+    something); the user removes it, and the entry is trained again.
+    """
+    model_path = folder / MODEL_FILE
+    for path in (model_path, _checksum_path(model_path), folder / _LOCK_FILE, *folder.glob(_TMP_PREFIX + "*")):
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise ModelError(
+                f"cache file={str(path)!r}: is {_file_kind(mode)}, expected a regular file written by seqcheck;"
+                f" remove it and seqcheck trains the entry again"
+            )
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -306,8 +362,17 @@ def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, see
                  resolved: Mapping[str, Any], trainer: Trainer | None) -> Path:
     """Train the entry at ``folder`` (under its lock) unless another process did; return its verified model file."""
     model_path = folder / MODEL_FILE
-    folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder / ".lock", verbose=verbose):
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno in _UNUSABLE_ERRNOS:
+            raise
+        raise invalid(
+            "cache_dir", str(folder.parent), f"a folder where seqcheck can create its entries ({_no_folder(folder, exc)})",
+            f"point --cache-dir or ${CACHE_DIR_ENV} at a folder you can write",
+        ) from exc
+    _refuse_odd_files(folder)
+    with _locked(folder / _LOCK_FILE, verbose=verbose):
         # Someone may have trained it while we waited.
         if verify_entry(model_path):
             return model_path

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
+from seqcheck import cache  # noqa: E402
 from seqcheck.errors import InvalidArgument, ModelError  # noqa: E402
 from seqcheck.models import keras_files  # noqa: E402
 from seqcheck.models.keras_files import check_keras_version, load_keras_model, quiet_framework  # noqa: E402
@@ -425,3 +426,53 @@ def test_alphabet_size_is_bounded(size, ok):
 def test_a_long_message_stays_one_short_line():
     message = refused(lambda: Pattern.parse("0" * 1000 + "x"))
     assert message.startswith("pattern='000") and "...'" in message
+
+
+# -- 6. odd cache folders and cache files --------------------------------------------------------
+
+
+def fake_trainer(path, **kwargs):
+    Path(path).write_bytes(b"a model")
+
+
+def test_a_cache_folder_that_is_a_file_or_under_proc_is_a_one_line_error(tmp_path):
+    (tmp_path / "file").write_text("mine")
+    for root in (tmp_path / "file", Path("/proc/seqcheck-cache")):
+        message = refused(lambda: cache.cached_model_path("fixed-window", "11000", cache_dir=root, trainer=fake_trainer))
+        assert message.startswith(f"cache_dir='{root}': expected a folder where seqcheck can create its entries")
+        assert "--cache-dir or $SEQCHECK_CACHE_DIR" in message
+    assert (tmp_path / "file").read_text() == "mine"
+
+
+def _make(kind: str, path: Path) -> None:
+    if kind == "folder":
+        path.mkdir()
+        (path / "something").write_text("kept")
+    else:
+        os.mkfifo(path)
+
+
+@pytest.mark.parametrize("name", [cache.MODEL_FILE, cache.MODEL_FILE + cache.CHECKSUM_SUFFIX, ".lock"])
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_an_entry_file_of_the_wrong_type_is_named_never_opened_nor_removed(kind, name, tmp_path):
+    path = cache.cached_model_path("fixed-window", "11000", cache_dir=tmp_path, trainer=fake_trainer)
+    odd = path.parent / name
+    odd.unlink()
+    _make(kind, odd)
+    if name == ".lock":  # a good entry is used without its lock: make it need training
+        path.unlink()
+    with no_hang():
+        assert not cache.verify_entry(path)
+        message = refused(lambda: cache.cached_model_path("fixed-window", "11000", cache_dir=tmp_path, trainer=fake_trainer),
+                          ModelError)
+    what = "a folder" if kind == "folder" else "a FIFO"
+    assert message == (f"cache file='{odd}': is {what}, expected a regular file written by seqcheck; remove it and"
+                       f" seqcheck trains the entry again")
+    assert odd.is_dir() if kind == "folder" else odd.is_fifo()
+    if kind == "folder":
+        assert (odd / "something").read_text() == "kept"
+        (odd / "something").unlink()
+        odd.rmdir()
+    else:
+        odd.unlink()
+    assert cache.verify_entry(cache.cached_model_path("fixed-window", "11000", cache_dir=tmp_path, trainer=fake_trainer))
