@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
+import seqcheck  # noqa: E402
 from seqcheck import cache  # noqa: E402
 from seqcheck.errors import InvalidArgument, ModelError  # noqa: E402
 from seqcheck.models import keras_files  # noqa: E402
@@ -476,3 +477,29 @@ def test_an_entry_file_of_the_wrong_type_is_named_never_opened_nor_removed(kind,
     else:
         odd.unlink()
     assert cache.verify_entry(cache.cached_model_path("fixed-window", "11000", cache_dir=tmp_path, trainer=fake_trainer))
+
+
+# -- 7. a check leaves a stateful model as it found it ---------------------------------------------
+
+
+def test_a_check_leaves_rnn_states_weights_and_flags_byte_identical():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(batch_shape=(2, None, 1))
+    x = keras.layers.LSTM(4, return_sequences=True, stateful=True)(inp)
+    x = keras.layers.GRU(3, stateful=True)(x)
+    model = keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(x))
+    model.layers[1].trainable = False
+    model(np.random.default_rng(0).random((2, 9, 1)).astype("float32"))  # non-zero states, as a streaming model has
+    rnns = [layer for layer in model.layers if getattr(layer, "stateful", False)]
+
+    def fingerprint():
+        states = [np.array(v.numpy()).tobytes() for layer in rnns for v in layer.states]
+        weights = [w.tobytes() for w in model.get_weights()]
+        flags = [layer.trainable for layer in model.layers] + [v.trainable for v in model.variables]
+        return states, weights, flags
+
+    before = fingerprint()
+    assert len(before[0]) == 3 and all(np.abs(np.frombuffer(s, dtype=np.float32)).sum() > 0 for s in before[0])
+    report = seqcheck.check(model, pattern="11000", train_length=10, max_examples=10)
+    assert report.results and "stateful" in report.model_description
+    assert fingerprint() == before

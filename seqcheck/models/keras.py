@@ -175,8 +175,15 @@ def _rebuild(keras: Any, model: Any) -> Any:
     return rebuilt
 
 
-def _snapshot(model: Any) -> list[tuple[Any, np.ndarray]]:
-    return [(v, np.array(v.numpy(), copy=True)) for v in model.variables]
+def _snapshot(keras: Any, model: Any) -> list[tuple[Any, np.ndarray]]:
+    """Every variable of ``model`` with a copy of its value: its weights, and the states of its stateful RNN
+    layers, which Keras keeps out of ``model.variables``."""
+    variables = {id(v): v for v in model.variables}
+    for layer in _walk_layers(model, keras):
+        if getattr(layer, "stateful", False) is True and getattr(layer, "states", None) is not None:
+            for state in keras.tree.flatten(layer.states):
+                variables.setdefault(id(state), state)
+    return [(v, np.array(v.numpy(), copy=True)) for v in variables.values()]
 
 
 def _restore(snapshot: list[tuple[Any, np.ndarray]]) -> None:
@@ -186,12 +193,12 @@ def _restore(snapshot: list[tuple[Any, np.ndarray]]) -> None:
 
 def _verify_rebuilt(keras: Any, model: Any, rebuilt: Any, shape: tuple, encoding: str, k: int, *, stateful: bool) -> None:
     """Raise unless ``rebuilt`` gives ``model``'s outputs at its own length (a stateful model from reset states)
-    and accepts windows one step shorter and longer. The user's model's variables are restored afterwards."""
+    and accepts windows one step shorter and longer. The user's model's variables and RNN states are restored afterwards."""
     length = shape[1] if shape[1] is not None else 7
     batch = shape[0] if shape[0] is not None else 3
     rng = np.random.default_rng(0)
     x = encode(rng.integers(0, k, size=(batch, length)), encoding, k)
-    snapshot = _snapshot(model)
+    snapshot = _snapshot(keras, model)
     try:
         if stateful:
             for layer in _walk_layers(model, keras):
