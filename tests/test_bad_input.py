@@ -96,6 +96,11 @@ CASES: list[Case] = [
          ("check", M, "--pattern", "0000001", "--max-length", "5")),
     Case("pattern-missing", "no --pattern", ("check", M)),
     Case("pattern-wider-than-model", "pattern over 3 symbols, binary model", ("check", M, "--pattern", "0120")),
+    Case("pattern-superscript-digit", "a digit that is not ASCII (superscript two)", ("check", M, "--pattern", "1²0")),
+    Case("pattern-arabic-indic-digits", "Arabic-Indic digits", ("check", M, "--pattern", "١١٠٠٠")),
+    Case("pattern-huge-symbol", "a symbol beyond any alphabet", ("check", M, "--pattern", "0,99999999999999999999")),
+    Case("pattern-too-long", "pattern of 1025 symbols", ("check", M, "--pattern", "01" * 512 + "0")),
+    Case("alphabet-too-large", "alphabet of 5000 symbols", ("check", M, "--pattern", "01", "--alphabet-size", "5000")),
     # -- lengths
     Case("length-zero", "max length zero", ("check", M, "--pattern", "11000", "--max-length", "0")),
     Case("length-negative", "negative min length", ("check", M, "--pattern", "11000", "--min-length", "-3")),
@@ -119,11 +124,14 @@ CASES: list[Case] = [
     Case("path-unreadable", "file the user cannot read", ("check", M, "--pattern", "11000"), patch="unreadable"),
     Case("config-not-json", "config.json that is not JSON", ("check", "{dir}/badjson.keras", "--pattern", "11000")),
     Case("config-unknown-layer", "config naming an unknown layer", ("check", "{dir}/unknown.keras", "--pattern", "11000")),
+    Case("path-zip-bomb", "1 MiB .keras that unpacks to over 1 GiB", ("check", "{dir}/bomb.keras", "--pattern", "11000")),
+    Case("path-zip-bzip2", ".keras with a bzip2-compressed member", ("check", "{dir}/bzip2.keras", "--pattern", "11000")),
     # -- code in model files
     Case("code-lambda", "Lambda layer (Python code)", ("check", "{dir}/lambda.keras", "--pattern", "11000")),
     Case("code-tfsmlayer", "TFSMLayer (SavedModel graph)", ("check", "{dir}/tfsm.keras", "--pattern", "11000")),
     Case("code-foreign-module", "config naming a Python module outside Keras", ("check", "{dir}/module.keras", "--pattern", "11000")),
     Case("keras-too-old", "Keras older than 3.14.1", ("check", M, "--pattern", "11000"), patch="old-keras"),
+    Case("keras-pre-release", "a pre-release of Keras 3.14.1", ("check", M, "--pattern", "11000"), patch="pre-release-keras"),
     # -- models that do not fit
     Case("model-two-inputs", "model with two inputs", ("check", "{dir}/two-inputs.keras", "--pattern", "11000")),
     Case("model-two-outputs", "model with two outputs", ("check", "{dir}/two-outputs.keras", "--pattern", "11000")),
@@ -141,6 +149,10 @@ CASES: list[Case] = [
     Case("json-folder", "--json is a folder", ("check", M, "--pattern", "11000", "--json", "{dir}/folder")),
     Case("json-missing-folder", "--json in a missing folder", ("check", M, "--pattern", "11000", "--json", "{dir}/no/such/r.json")),
     Case("unknown-option", "unknown option", ("check", M, "--pattern", "11000", "--fast")),
+    Case("cache-dir-file", "--cache-dir is a regular file", ("demo", "--cache-dir", "{dir}/notes.txt")),
+    Case("cache-dir-proc", "--cache-dir under /proc", ("demo", "--cache-dir", "/proc/seqcheck-cache")),
+    Case("recipe-cache-dir-file", "check-recipe --cache-dir is a regular file",
+         ("check-recipe", "fixed-window", "--cache-dir", "{dir}/notes.txt")),
     # -- Python callables (the API; the CLI takes files)
     Case("callable-raises", "callable that raises", api=_api_raises, command="seqcheck.check(fn, pattern='11000')"),
     Case("callable-wrong-batch", "callable returning the wrong batch size", api=_api_wrong_batch,
@@ -192,6 +204,10 @@ def prepare(folder: Path) -> Path:
     crafted("tfsm.keras", {"class_name": "TFSMLayer", "module": "keras.layers", "config": {"filepath": "/tmp/x"}})
     crafted("module.keras", {"class_name": "Functional", "module": "keras", "config": {"layers": [
         {"class_name": "system", "module": "os", "config": {"command": "echo pwned"}}]}})
+    from test_hostile_inputs import write_bomb
+
+    write_bomb(folder / "bomb.keras", folder / "seed.keras", unpacked=(1 << 30) + (1 << 20))
+    write_bomb(folder / "bzip2.keras", folder / "seed.keras", unpacked=1 << 10, compression=zipfile.ZIP_BZIP2)
 
     inp = keras.Input((None, 1))
     lam = keras.layers.Lambda(lambda t: t * 2.0)(inp)
@@ -237,6 +253,11 @@ def _patched(kind: str | None, folder: Path):
         import keras
 
         with mock.patch.object(keras, "__version__", "3.13.2"):
+            yield
+    elif kind == "pre-release-keras":
+        import keras
+
+        with mock.patch.object(keras, "__version__", "3.14.1rc1"):
             yield
     else:  # pragma: no cover
         raise ValueError(kind)
