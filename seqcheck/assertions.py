@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from seqcheck.invariants.base import InvariantResult
 from seqcheck.report import Report, counterexample_heading
 
@@ -18,7 +20,7 @@ class InvariantViolation(AssertionError):
 def violation_message(result: InvariantResult) -> str:
     cx = result.counterexample
     failing = ", ".join(f.form for f in result.forms if not f.passed)
-    lines = [f"{result.name} violated ({failing})"]
+    lines = [f"{result.title} violated ({failing})"]
     if cx is not None:
         lines.append(counterexample_heading(result))
         lines += ["  " + line for line in cx.lines()]
@@ -36,6 +38,10 @@ def assert_holds(outcome: Report | InvariantResult, invariant: str | None = None
     if isinstance(outcome, InvariantResult):
         if not outcome.passed:
             raise InvariantViolation(outcome)
+        if not outcome.applicable and "pytest" in sys.modules:  # nothing was tried: say so rather than pass
+            import pytest
+
+            pytest.skip(f"{outcome.title} is not applicable: " + "; ".join(f"{f}: {why}" for f, why in outcome.not_applicable.items()))
         return
     results = [outcome[invariant]] if invariant is not None else outcome.results
     for result in results:

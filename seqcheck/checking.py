@@ -9,7 +9,7 @@ from seqcheck.confirmation import disagreement
 from seqcheck.diagnosis import diagnose
 from seqcheck.errors import ModelError, invalid
 from seqcheck.evaluation import Evaluator
-from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant
+from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant, resolve_invariant
 from seqcheck.invariants.base import Context, InvariantResult
 from seqcheck.models import ModelUnderTest, as_model
 from seqcheck.patterns import Pattern
@@ -60,7 +60,7 @@ def _run_battery(
             notes.append(found.note(subject.engine))
             subject.use_framework(found.what)
             return _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=exhaustive_budget, notes=notes)
-    over_budget = [f"{result.name} ({form.form})" for result in results for form in result.forms if form.over_budget]
+    over_budget = [f"{result.title} ({form.form})" for result in results for form in result.forms if form.over_budget]
     if over_budget:
         notes.append(
             f"over exhaustive_budget={exhaustive_budget} symbols, so not swept (cases sampled by Hypothesis, a counterexample"
@@ -77,7 +77,7 @@ def check(
     max_length: int | None = None,
     min_length: int | None = None,
     seed: int = 0,
-    invariants: Iterable[Invariant] | None = None,
+    invariants: Iterable[Invariant | str] | Invariant | str | None = None,
     alphabet_size: int | None = None,
     encoding: str | None = None,
     output: str = "auto",
@@ -108,9 +108,14 @@ def check(
             raise invalid(name, value, "a non-negative whole number", f"pass {name} as an integer")
     parsed = Pattern.parse(pattern, alphabet_size=alphabet_size)
     space = CheckSpace.build(parsed, train_length=train_length, max_length=max_length, min_length=min_length)
-    battery = list(DEFAULT_INVARIANTS if invariants is None else invariants)
-    if not battery or not all(isinstance(inv, Invariant) for inv in battery):
-        raise invalid("invariants", battery, "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
+    if isinstance(invariants, (str, Invariant)):
+        invariants = [invariants]
+    try:
+        battery = [resolve_invariant(spec) for spec in (DEFAULT_INVARIANTS if invariants is None else invariants)]
+    except TypeError:
+        raise invalid("invariants", invariants, "a list of seqcheck invariants or their names", "pass e.g. ['length_generalization']") from None
+    if not battery:
+        raise invalid("invariants", [], "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
 
     subject = as_model(
         model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe, engine=engine

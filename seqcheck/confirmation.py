@@ -72,12 +72,12 @@ def disagreement(battery: Sequence[Invariant], results: list[InvariantResult], c
                 continue
             form, case = forms[form_result.form], form_result.case
             if not form.violations(native, [case])[0]:
-                return Disagreement(f"the {result.name} ({form.name}) case {case} holds in the framework")
+                return Disagreement(f"the {result.title} ({form.name}) case {case} holds in the framework")
             confirmed = form.counterexample(native, case)
             found = form_result.counterexample
             shown = (confirmed.window.predicted, None if confirmed.other is None else confirmed.other.predicted)
             if shown != (found.window.predicted, None if found.other is None else found.other.predicted):
-                return Disagreement(f"the {result.name} ({form.name}) counterexample's predictions differ")
+                return Disagreement(f"the {result.title} ({form.name}) counterexample's predictions differ")
             form_result.counterexample = confirmed
         for length, correct in (result.correct_by_length or {}).items():
             wrong = [phase for phase, right in enumerate(correct) if not right]

@@ -58,12 +58,12 @@ def render_demo(outcome: DemoOutcome, refs: tuple[ReferenceModel, ReferenceModel
         lines.append(_row(name, [f"{acc[n + i]:.1f}" if n + i in acc else "-" for i in range(TABLE_SPAN)], 5))
     lines += ["", _row("invariant", ["seed", "fixed"], 8)]
     for seed_result, fixed_result in zip(outcome.seed.results, outcome.fixed.results):
-        lines.append(_row(seed_result.name, ["pass" if seed_result.passed else "FAIL", "pass" if fixed_result.passed else "FAIL"], 8))
+        lines.append(_row(seed_result.title, ["pass" if seed_result.passed else "FAIL", "pass" if fixed_result.passed else "FAIL"], 8))
     for name, report in (("seed", outcome.seed), ("fixed", outcome.fixed)):
         if report.failures:
             lines += ["", f"{name}: counterexamples"]
             for result in report.failures:
-                lines.append(f"  {result.name}, {counterexample_heading(result)}")
+                lines.append(f"  {result.title}, {counterexample_heading(result)}")
                 lines += ["    " + text for text in result.counterexample.lines()]
             lines += [f"  diagnosis: {text}" for text in report.diagnosis]
             lines.append(f"  reproduce: {report.reproduce}")

@@ -232,7 +232,7 @@ class _Recorder:
         for row in rows:
             result = row["result"]
             status = {"pass": "pass", "not applicable": "n/a"}.get(result["status"]) or ("FAIL (known)" if row["known_violation"] else "FAIL")
-            line = f"{row['model']:<{width}}  {result['name']:<24} {status:<13} {result['windows']:>6} windows"
+            line = f"{row['model']:<{width}}  {result['title']:<24} {status:<13} {result['windows']:>6} windows"
             cx = result["counterexample"]
             if cx is not None:
                 confirmed = next(f["minimal_confirmed"] for f in result["forms"] if f["form"] == cx["form"])

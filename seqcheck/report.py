@@ -45,8 +45,8 @@ def counterexample_heading(result: InvariantResult) -> str:
 
 def _result_lines(result: InvariantResult) -> list[str]:
     status = {PASS: "pass", FAIL: "FAIL", NOT_APPLICABLE: "n/a "}[result.status]
-    line = f"{status} {result.name}   ({result.windows} windows, {scope_text(result)})" if result.applicable else (
-        f"{status} {result.name}   (not applicable, {scope_text(result)})"
+    line = f"{status} {result.title}   ({result.windows} windows, {scope_text(result)})" if result.applicable else (
+        f"{status} {result.title}   (not applicable, {scope_text(result)})"
     )
     failing_forms = [f.form for f in result.forms if not f.passed]
     if failing_forms and len(result.forms) > 1:
@@ -89,11 +89,16 @@ class Report:
     def passed(self) -> bool:
         return all(r.passed for r in self.results)
 
-    def __getitem__(self, name: str) -> InvariantResult:
+    def __getitem__(self, name: object) -> InvariantResult:
+        """The result of an invariant, by its identifier (``"length_generalization"``), its title
+        ("length generalization") or the invariant itself."""
+        key = getattr(name, "name", name)
         for result in self.results:
-            if result.name == name:
+            if key in (result.name, result.title):
                 return result
-        raise KeyError(f"no invariant named {name!r} in this report; it has {', '.join(r.name for r in self.results)}")
+        raise KeyError(
+            f"no invariant named {key!r} in this report; it has {', '.join(r.name for r in self.results)} (or their titles)"
+        )
 
     @property
     def failures(self) -> list[InvariantResult]:

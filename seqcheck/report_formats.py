@@ -39,7 +39,7 @@ def to_junit_xml(report: Report) -> str:
     ):
         ET.SubElement(properties, "property", name=name, value="" if value is None else str(value))
     for result in report.results:
-        case = ET.SubElement(suite, "testcase", classname=f"seqcheck.{Path(report.model).name}", name=result.name)
+        case = ET.SubElement(suite, "testcase", classname=f"seqcheck.{Path(report.model).name}", name=result.title)
         if not result.passed:
             message = violation_message(result)
             failure = ET.SubElement(case, "failure", message=message.splitlines()[0], type="InvariantViolation")
@@ -70,7 +70,7 @@ def to_markdown(report: Report) -> str:
             f" predicted {cx.predicted}, expected {cx.expected}"
         )
         mark = {PASS: "pass", FAIL: "**FAIL**", NOT_APPLICABLE: "n/a"}[result.status]
-        lines.append(f"| {result.name} | {mark} | {result.windows} | {_cell(where)} |")
+        lines.append(f"| {result.title} | {mark} | {result.windows} | {_cell(where)} |")
     for result in report.results:
         if result.accuracy_by_length:
             lines += ["", f"Accuracy by length: `{accuracy_text(result.accuracy_by_length)}`"]

@@ -75,4 +75,4 @@ def run_invariant(invariant: Invariant, ctx: Context) -> InvariantResult:
     """Run every form of ``invariant`` that has cases in the space; record why the others have none."""
     not_applicable = {form.name: reason for form in invariant.forms if (reason := form.inapplicable(ctx))}
     forms = [run_form(form, ctx, position) for position, form in enumerate(invariant.forms) if form.name not in not_applicable]
-    return invariant.finish(ctx, InvariantResult(invariant.name, forms, not_applicable=not_applicable))
+    return invariant.finish(ctx, InvariantResult(invariant.name, forms, title=invariant.title, not_applicable=not_applicable))

@@ -112,7 +112,7 @@ def test_reference_models_with_xdist_summary_and_report(pytester, seed_model_pat
     data = json.loads((pytester.path / "seqcheck.json").read_text())
     in_collection_order = [
         (model, name) for model in ("seed", "fixed")
-        for name in ("phase-shift invariance", "length generalization", "periodic consistency", "batch invariance")
+        for name in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")
     ]
     assert [(row["model"], row["result"]["name"]) for row in data["results"]] == in_collection_order
     summary = [line for line in result.stdout.lines if line.startswith(("seed ", "fixed "))]
@@ -120,7 +120,7 @@ def test_reference_models_with_xdist_summary_and_report(pytester, seed_model_pat
     serial_data = json.loads((pytester.path / "serial.json").read_text())
     assert [(row["model"], row["result"]["name"]) for row in serial_data["results"]] == in_collection_order
     assert [line for line in serial.stdout.lines if line.startswith(("seed ", "fixed "))] == summary
-    seed_lengths = next(r for r in data["results"] if r["model"] == "seed" and r["result"]["name"] == "length generalization")
+    seed_lengths = next(r for r in data["results"] if r["model"] == "seed" and r["result"]["name"] == "length_generalization")
     assert seed_lengths["known_violation"] and seed_lengths["result"]["counterexample"]["window"]["length"] == 11
 
 

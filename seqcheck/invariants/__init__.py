@@ -1,5 +1,8 @@
 """The library of invariants: each an importable object whose docstring states its definition."""
 
+from collections.abc import Sequence
+
+from seqcheck.errors import invalid
 from seqcheck.invariants.base import Counterexample, Form, Invariant, InvariantResult, Prediction
 from seqcheck.invariants.batch_invariance import BatchInvariance, batch_invariance
 from seqcheck.invariants.length_generalization import LengthGeneralization, length_generalization
@@ -13,6 +16,20 @@ DEFAULT_INVARIANTS: tuple[Invariant, ...] = (
     periodic_consistency,
     batch_invariance,
 )
+
+
+def resolve_invariant(spec: object, among: Sequence[Invariant] = DEFAULT_INVARIANTS, *, option: str = "invariants") -> Invariant:
+    """The invariant ``spec`` names: an :class:`Invariant` itself, or the identifier (``length_generalization``) or
+    title ("length generalization") of one of ``among``; else a one-line error listing the valid names."""
+    if isinstance(spec, Invariant):
+        return spec
+    for invariant in among:
+        if spec in (invariant.name, invariant.title):
+            return invariant
+    raise invalid(
+        option, spec, f"one of {', '.join(inv.name for inv in among)} (or their titles, such as {among[0].title!r})",
+        "name an invariant by its identifier",
+    )
 
 __all__ = [
     "DEFAULT_INVARIANTS",
@@ -29,4 +46,5 @@ __all__ = [
     "length_generalization",
     "periodic_consistency",
     "phase_shift_invariance",
+    "resolve_invariant",
 ]

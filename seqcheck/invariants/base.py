@@ -171,6 +171,7 @@ class InvariantResult:
     name: str
     forms: list[FormResult]
     accuracy_by_length: dict[int, float] | None = None
+    title: str = ""
     #: For each length, whether each phase's window predicts its target (oracle invariants only).
     correct_by_length: dict[int, tuple[bool, ...]] | None = None
     reproduce: str = ""
@@ -217,6 +218,7 @@ class InvariantResult:
         cx = self.counterexample
         return {
             "name": self.name,
+            "title": self.title or self.name,
             "status": self.status,
             "passed": None if not self.applicable else self.passed,
             "windows": self.windows,
@@ -344,10 +346,13 @@ class Sweep:
 class Invariant:
     """A named behaviour a sequence model must have, checked through one or more forms.
 
-    Subclasses set ``name`` and ``forms`` and state the definition in their docstring.
+    Subclasses set ``name`` (the stable identifier, a Python name such as ``length_generalization``:
+    what the JSON report, ``known_violations`` and ``invariants=`` carry), ``title`` (for people:
+    "length generalization") and ``forms``, and state the definition in their docstring.
     """
 
     name: str = "invariant"
+    title: str = "invariant"
     forms: tuple[Form, ...] = ()
 
     def finish(self, ctx: Context, result: InvariantResult) -> InvariantResult:

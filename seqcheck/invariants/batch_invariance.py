@@ -9,7 +9,7 @@ from seqcheck import strategies
 from seqcheck.evaluation import decide
 from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Prediction
 
-NAME = "batch invariance"
+NAME, TITLE = "batch_invariance", "batch invariance"
 DEFAULT_ATOL = 1e-5
 MAX_BATCH = 64
 
@@ -91,7 +91,7 @@ class BatchInvariance(Invariant):
     neighbours) equal those it gives the window alone, within ``atol`` (default 1e-5).
     """
 
-    name = NAME
+    name, title = NAME, TITLE
 
     def __init__(self, atol: float = DEFAULT_ATOL):
         self.atol = atol

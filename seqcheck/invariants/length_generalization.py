@@ -7,7 +7,7 @@ import numpy as np
 from seqcheck.evaluation import INVALID
 from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, WindowForm
 
-NAME = "length generalization"
+NAME, TITLE = "length_generalization", "length generalization"
 
 
 class _EveryWindow(WindowForm):
@@ -37,7 +37,7 @@ class LengthGeneralization(Invariant):
     the smallest phase.
     """
 
-    name = NAME
+    name, title = NAME, TITLE
     forms = (_EveryWindow(),)
 
     def finish(self, ctx: Context, result: InvariantResult) -> InvariantResult:

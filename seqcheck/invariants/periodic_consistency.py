@@ -9,7 +9,7 @@ from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, W
 from seqcheck.invariants.pairs import WindowPairForm
 from seqcheck.patterns import primitive_period
 
-NAME = "periodic consistency"
+NAME, TITLE = "periodic_consistency", "periodic consistency"
 
 
 class _WholePeriods(WindowPairForm):
@@ -123,7 +123,7 @@ class PeriodicConsistency(Invariant):
     and fails phase-shift invariance: the contrast is the diagnosis seqcheck prints.
     """
 
-    name = NAME
+    name, title = NAME, TITLE
     forms = (_WholePeriods(name="prepend-a-period"), _ClosedLoop())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from seqcheck.invariants.base import Context, Invariant
 from seqcheck.invariants.pairs import WindowPairForm
 
-NAME = "phase-shift invariance"
+NAME, TITLE = "phase_shift_invariance", "phase-shift invariance"
 
 
 class _StartShift(WindowPairForm):
@@ -31,7 +31,7 @@ class PhaseShiftInvariance(Invariant):
     smallest shift, then the smallest phase.
     """
 
-    name = NAME
+    name, title = NAME, TITLE
     forms = (_StartShift(), _StartShift(oracle=True))
 
 
