@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Sequence
 
 from seqcheck.confirmation import disagreement
-from seqcheck.diagnosis import diagnose
+from seqcheck.diagnosis import diagnose, hints
 from seqcheck.errors import ModelError, invalid
 from seqcheck.evaluation import Evaluator
 from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant, resolve_invariant
@@ -146,6 +146,7 @@ def check(
         seed=seed,
         results=results,
         diagnosis=diagnose(results, space),
+        hints=hints(results, space),
         reproduce=reproduce,
         notes=notes,
     )

@@ -6,6 +6,7 @@ from seqcheck.invariants.base import InvariantResult
 from seqcheck.invariants.length_generalization import NAME as LENGTH_GENERALIZATION
 from seqcheck.invariants.phase_shift import NAME as PHASE_SHIFT
 from seqcheck.space import CheckSpace
+from seqcheck.spelling import spell
 
 
 def _by_name(results: list[InvariantResult]) -> dict[str, InvariantResult]:
@@ -92,3 +93,30 @@ DIAGNOSES = (start_anchored, short_context, long_length_breakdown)
 def diagnose(results: list[InvariantResult], space: CheckSpace) -> list[str]:
     """Every diagnosis whose evidence holds, in the order of :data:`DIAGNOSES`."""
     return [text for rule in DIAGNOSES if (text := rule(results, space))]
+
+
+def wrong_at_training_length(results: list[InvariantResult], space: CheckSpace) -> str | None:
+    """Evidence: some window of the training length itself is wrong, where a trained model is usually right."""
+    lengths = _by_name(results).get(LENGTH_GENERALIZATION)
+    n = space.train_length
+    if n is None or lengths is None or not lengths.accuracy_by_length or lengths.accuracy_by_length.get(n, 1.0) == 1.0:
+        return None
+    return (
+        f"the model is wrong at its own training length {n} (accuracy {lengths.accuracy_by_length[n]:.2f}):"
+        f" is {space.pattern} the pattern it was trained on, and {n} its training length?"
+    )
+
+
+def no_training_length(results: list[InvariantResult], space: CheckSpace) -> str | None:
+    """Evidence: an invariant failed, and without a training length no diagnosis can name a cause."""
+    if space.train_length is not None or all(result.passed for result in results):
+        return None
+    return f"give {spell('train_length')} for a diagnosis of the failure's cause"
+
+
+HINTS = (wrong_at_training_length, no_training_length)
+
+
+def hints(results: list[InvariantResult], space: CheckSpace) -> list[str]:
+    """What to look at next, where the evidence points at the check's own settings."""
+    return [text for rule in HINTS if (text := rule(results, space))]

@@ -6,6 +6,10 @@ to fix it.  The CLI prints the message alone (no traceback) and exits with code 
 
 from __future__ import annotations
 
+import re
+
+from seqcheck.spelling import spell
+
 
 class SeqcheckError(Exception):
     """Base class of seqcheck's own errors."""
@@ -20,8 +24,9 @@ class ModelError(SeqcheckError):
 
 
 def invalid(name: str, value: object, expected: str, fix: str) -> InvalidArgument:
-    """Build the one-line message ``name=value: expected ...; fix``."""
-    return InvalidArgument(f"{name}={value!r}: expected {expected}; {fix}")
+    """Build the one-line message ``name=value: expected ...; fix``, the option spelled as the user's interface
+    spells it (:func:`seqcheck.spelling.spell`)."""
+    return InvalidArgument(f"{spell(name, value)}: expected {expected}; {fix}")
 
 
 class CacheWarning(UserWarning):
@@ -33,3 +38,27 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     text = str(exc).strip().splitlines()
     line = text[0].strip() if text else ""
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+#: Control characters other than newline (C0, DEL, C1) and lone surrogates (undecodable bytes of file names).
+_UNPRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode, shown as that byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def printable(text: str, encoding: str | None = "utf-8") -> str:
+    """``text`` safe to show on a terminal or to write into a text report.
+
+    Control characters other than newline (an escape sequence from a layer name or a file name, a
+    carriage return) are shown escaped, like ``\\x1b``, and so are the undecodable bytes of a file name
+    and any character ``encoding`` (the stream's; ``None``: any) cannot encode.
+    """
+    text = _UNPRINTABLE.sub(_escape, text)
+    return text if encoding is None else text.encode(encoding, "backslashreplace").decode(encoding)

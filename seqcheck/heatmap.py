@@ -32,28 +32,50 @@ def text_heatmap(correct_by_length: dict[int, tuple[bool, ...]], *, indent: str 
     return lines
 
 
-def plot_heatmap(correct_by_length: dict[int, tuple[bool, ...]], path: str | Path, *, title: str = "") -> Path:
-    """Write a PNG heatmap of right/wrong windows; needs matplotlib (``pip install 'seqcheck[plot]'``)."""
-    try:
-        import matplotlib
+#: Right and wrong cells of the PNG: blue and orange of the Okabe-Ito palette, told apart with any common
+#: colour blindness (red and green are not, by one reader in twelve).
+RIGHT_COLOUR, WRONG_COLOUR = "#0072B2", "#E69F00"
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import ListedColormap
-    except ImportError:
-        raise invalid("--plot", str(path), "matplotlib installed", "pip install 'seqcheck[plot]'") from None
+
+def heatmap_figure(correct_by_length: dict[int, tuple[bool, ...]], *, title: str = "", train_length: int | None = None):
+    """The matplotlib figure of right/wrong windows by length (x) and phase (y), the training length marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
     lengths = sorted(correct_by_length)
-    grid = np.array([[1.0 if correct_by_length[n][ph] else 0.0 for n in lengths] for ph in range(len(correct_by_length[lengths[0]]))])
-    fig, ax = plt.subplots(figsize=(max(8.0, len(lengths) * 0.12), 1.4 + 0.35 * grid.shape[0]), dpi=100)
-    ax.imshow(grid, aspect="auto", cmap=ListedColormap(["#d62728", "#2ca02c"]), vmin=0, vmax=1,
-              extent=(lengths[0] - 0.5, lengths[-1] + 0.5, grid.shape[0] - 0.5, -0.5), interpolation="nearest")
+    phases = len(correct_by_length[lengths[0]])
+    grid = np.array([[1.0 if correct_by_length[n][ph] else 0.0 for n in lengths] for ph in range(phases)])
+    fig, ax = plt.subplots(figsize=(max(8.0, len(lengths) * 0.12), 1.8 + 0.35 * phases), dpi=100)
+    ax.imshow(grid, aspect="auto", cmap=ListedColormap([WRONG_COLOUR, RIGHT_COLOUR]), vmin=0, vmax=1,
+              extent=(lengths[0] - 0.5, lengths[-1] + 0.5, phases - 0.5, -0.5), interpolation="nearest")
+    handles = [Patch(color=RIGHT_COLOUR, label="right"), Patch(color=WRONG_COLOUR, label="wrong")]
+    if train_length is not None and lengths[0] <= train_length <= lengths[-1]:
+        handles.append(ax.axvline(train_length, color="black", linestyle="--", linewidth=1.5,
+                                  label=f"training length {train_length}"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     ax.set_xlabel("window length")
     ax.set_ylabel("phase")
-    ax.set_yticks(range(grid.shape[0]))
-    ax.set_title(title or "right (green) / wrong (red) by length and phase", fontsize=10)
+    ax.set_yticks(range(phases))
+    ax.set_title(title or "right and wrong windows by length and phase", fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_heatmap(correct_by_length: dict[int, tuple[bool, ...]], path: str | Path, *, title: str = "",
+                 train_length: int | None = None) -> Path:
+    """Write the PNG of :func:`heatmap_figure`; needs matplotlib (``pip install 'seqcheck[plot]'``)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise invalid("--plot", str(path), "matplotlib installed", "pip install 'seqcheck[plot]'") from None
+    import matplotlib.pyplot as plt
+
+    fig = heatmap_figure(correct_by_length, title=title, train_length=train_length)
     target = Path(path)
     fig.savefig(target, format="png")
     plt.close(fig)

@@ -19,6 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from seqcheck.errors import invalid
+from seqcheck.spelling import spell
 
 __all__ = ["MAX_ALPHABET_SIZE", "MAX_PATTERN_LENGTH", "Pattern", "primitive_period"]
 
@@ -168,8 +169,8 @@ class Pattern:
             alphabet_size = max(2, max(symbols) + 1)
         if max(symbols) >= alphabet_size:
             raise invalid(
-                "pattern", shown, f"symbols in {{0..{alphabet_size - 1}}} for alphabet_size={alphabet_size}",
-                f"raise alphabet_size to {max(symbols) + 1} or fix the pattern",
+                "pattern", shown, f"symbols in {{0..{alphabet_size - 1}}} for {spell('alphabet_size', alphabet_size)}",
+                f"pass {spell('alphabet_size', max(symbols) + 1)} or fix the pattern",
             )
         period = primitive_period(symbols)
         if period == 1:

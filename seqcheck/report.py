@@ -80,6 +80,8 @@ class Report:
     seed: int
     results: list[InvariantResult]
     diagnosis: list[str] = field(default_factory=list)
+    #: What to look at next where the evidence points at the check's own settings (a pattern, a training length).
+    hints: list[str] = field(default_factory=list)
     reproduce: str = ""
     notes: list[str] = field(default_factory=list)
     #: How windows were evaluated (:attr:`seqcheck.models.ModelUnderTest.engine`).
@@ -119,6 +121,7 @@ class Report:
             "seed": self.seed,
             "invariants": [r.to_dict() for r in self.results],
             "diagnosis": self.diagnosis,
+            "hints": self.hints,
             "notes": self.notes,
             "reproduce": self.reproduce,
         }
@@ -134,6 +137,8 @@ class Report:
             lines += _result_lines(result)
         for text in self.diagnosis:
             lines.append(f"diagnosis: {text}")
+        for text in self.hints:
+            lines.append(f"hint: {text}")
         if self.reproduce:
             lines.append(f"reproduce: {self.reproduce}")
         return "\n".join(lines)

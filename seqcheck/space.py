@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seqcheck.errors import invalid
+from seqcheck.spelling import spell
 from seqcheck.patterns import Pattern
 
 #: Default maximum length when the user gives none: well beyond the training length.
@@ -68,8 +69,8 @@ class CheckSpace:
         if max_length is None:
             max_length = default_max_length(pattern, train_length)
         if max_length < min_length:
-            floor = f"min_length={min_length}" if min_length != context else f"{min_length} (the min context of pattern {pattern})"
-            raise invalid("max_length", max_length, f"at least {floor}", f"raise max_length to {min_length} or more")
+            floor = spell("min_length", min_length) if min_length != context else f"{min_length} (the min context of pattern {pattern})"
+            raise invalid("max_length", max_length, f"at least {floor}", f"pass {spell('max_length', min_length)} or more")
         return cls(pattern, min_length, max_length, train_length)
 
     @property

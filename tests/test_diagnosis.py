@@ -36,3 +36,21 @@ def test_long_length_breakdown():
 )
 def test_no_diagnosis_without_its_evidence(model):
     assert diagnoses(model, max_length=60) == []
+
+
+def test_a_model_wrong_at_its_own_training_length_gets_a_hint():
+    """Checked against the wrong pattern or training length, a trained model is wrong where it should be right."""
+    report = seqcheck.check(StartAnchored("11000", train_length=10), pattern="11000", train_length=11)
+    assert report.hints == [
+        "the model is wrong at its own training length 11 (accuracy 0.60): is 11000 the pattern it was trained on,"
+        " and 11 its training length?"
+    ]
+    assert "hint: the model is wrong at its own training length 11" in report.render()
+
+
+def test_a_failing_check_without_a_training_length_hints_at_giving_one():
+    report = seqcheck.check(StartAnchored("11000", train_length=10), pattern="11000")
+    assert report.diagnosis == [] and report.hints == ["give train_length= for a diagnosis of the failure's cause"]
+    right = seqcheck.check(StartAnchored("11000", train_length=10), pattern="11000", train_length=10)
+    assert right.hints == []  # right at its training length, and a diagnosis is possible
+    assert seqcheck.check(ExactRule("11000"), pattern="11000").hints == []  # nothing failed

@@ -68,5 +68,20 @@ def test_bad_patterns_are_one_line_errors_naming_the_value(given, fragment):
 
 
 def test_symbol_outside_alphabet():
-    with pytest.raises(InvalidArgument, match=r"pattern='0120'.*alphabet_size=2.*raise alphabet_size to 3"):
+    with pytest.raises(InvalidArgument, match=r"pattern='0120'.*alphabet_size=2.*pass alphabet_size=3 or fix the pattern"):
         Pattern.parse("0120", alphabet_size=2)
+
+
+def test_errors_spell_options_as_the_interface_in_use_does():
+    """The same mistake reads ``alphabet_size=3`` in Python and ``--alphabet-size=3`` on the command line."""
+    from seqcheck.spelling import INTERFACE
+
+    token = INTERFACE.set("cli")
+    try:
+        with pytest.raises(InvalidArgument) as raised:
+            Pattern.parse("0120", alphabet_size=2)
+    finally:
+        INTERFACE.reset(token)
+    assert str(raised.value) == (
+        "--pattern=0120: expected symbols in {0..1} for --alphabet-size=2; pass --alphabet-size=3 or fix the pattern"
+    )

@@ -88,8 +88,29 @@ def test_check_command_writes_every_output(seed_model_path, tmp_path, capsys):
 
     image = matplotlib.image.imread(paths["r.png"])
     assert image.shape[0] >= 200 and image.shape[1] >= 600
-    # The heatmap is drawn: it holds both the "right" green and the "wrong" red.
+    # The heatmap is drawn: it holds both the "right" blue and the "wrong" orange.
+    from matplotlib.colors import to_rgb
+
+    from seqcheck.heatmap import RIGHT_COLOUR, WRONG_COLOUR
+
     rgb = image[..., :3].reshape(-1, 3)
-    assert np.any(np.all(np.abs(rgb - [0.173, 0.627, 0.173]) < 0.02, axis=1))
-    assert np.any(np.all(np.abs(rgb - [0.839, 0.153, 0.157]) < 0.02, axis=1))
+    assert np.any(np.all(np.abs(rgb - to_rgb(RIGHT_COLOUR)) < 0.02, axis=1))
+    assert np.any(np.all(np.abs(rgb - to_rgb(WRONG_COLOUR)) < 0.02, axis=1))
     assert not list(tmp_path.glob(".*")), "no temporary file left behind"
+
+
+def test_the_heatmap_png_marks_the_training_length_in_colours_told_apart_by_colour_blind_readers(failing):
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_hex
+
+    from seqcheck.heatmap import RIGHT_COLOUR, WRONG_COLOUR, heatmap_figure
+
+    fig = heatmap_figure(failing["length generalization"].correct_by_length, train_length=10)
+    ax = fig.axes[0]
+    (image,) = ax.images
+    assert [to_hex(image.cmap(v)) for v in (0.0, 1.0)] == [WRONG_COLOUR.lower(), RIGHT_COLOUR.lower()]
+    # Okabe-Ito blue and orange, not red and green (which deuteranopes cannot tell apart)
+    assert (RIGHT_COLOUR, WRONG_COLOUR) == ("#0072B2", "#E69F00")
+    (line,) = ax.lines
+    assert list(line.get_xdata()) == [10, 10] and line.get_label() == "training length 10"
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["right", "wrong", "training length 10"]

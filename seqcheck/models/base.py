@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 
 from seqcheck.errors import ModelError, invalid
+from seqcheck.spelling import spell
 
 Encoding = Literal["scalar", "onehot", "tokens"]
 OutputKind = Literal["auto", "probabilities", "logits", "log-probabilities"]
@@ -87,7 +88,7 @@ def _as_rows(raw: object, batch_size: int, alphabet_size: int) -> np.ndarray:
     if width not in (1, alphabet_size):
         raise ModelError(
             f"model output width={width}: expected {alphabet_size} (one per symbol of the pattern's alphabet)"
-            f" or 1 (binary); pass alphabet_size={width} if the model's alphabet is larger than the pattern's"
+            f" or 1 (binary); pass {spell('alphabet_size', width)} if the model's alphabet is larger than the pattern's"
         )
     return out
 
@@ -190,7 +191,7 @@ class ModelUnderTest(ABC):
         """Fix the output kind, once: an ``"auto"`` kind is inferred from ``raw`` (:func:`infer_output_kind`)."""
         if self.output == "auto":
             self.output, evidence = infer_output_kind(raw, batch_size, self.alphabet_size)
-            self.output_evidence = f"outputs read as {self.output}: {evidence}; pass output= (--output-kind) to say otherwise"
+            self.output_evidence = f"outputs read as {self.output}: {evidence}; pass {spell('output')} to say otherwise"
         return self.output
 
     def decode(self, raw: object, batch_size: int) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
+from seqcheck.spelling import spell
 from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_output_kind, encode
 from seqcheck.models.keras_files import import_keras, load_keras_model
 
@@ -260,7 +261,7 @@ class KerasModel(ModelUnderTest):
             if encoding is None:
                 raise ModelError(
                     f"{label}: has no known input shape (a subclassed or unbuilt model), expected a model built on keras.Input;"
-                    f" build it with keras.Input(shape=(None, ...)) or pass encoding="
+                    f" build it with keras.Input(shape=(None, ...)) or pass {spell('encoding')}"
                 )
             input_shape = (None, None) if encoding == "tokens" else (None, None, 1 if encoding == "scalar" else alphabet_size)
         else:
@@ -310,7 +311,7 @@ class KerasModel(ModelUnderTest):
             elif engine == "numpy":
                 raise ModelError(
                     f"{label}: engine='numpy' cannot run this model ({self.engine_reason});"
-                    f" pass engine='auto' or 'keras' to call it through Keras"
+                    f" pass {spell('engine', 'auto')} or {spell('engine', 'keras')} to call it through Keras"
                 )
 
     # -- construction ---------------------------------------------------------------------------
@@ -338,7 +339,7 @@ class KerasModel(ModelUnderTest):
             else:
                 raise ModelError(
                     f"{label}: input shape={shape}: expected (batch, time) integer tokens, (batch, time, 1) scalars"
-                    f" or (batch, time, {alphabet_size}) one-hot vectors; pass encoding='tokens'|'scalar'|'onehot'"
+                    f" or (batch, time, {alphabet_size}) one-hot vectors; pass {spell('encoding', 'tokens')}, {spell('encoding', 'scalar')} or {spell('encoding', 'onehot')}"
                     f" or check alphabet_size"
                 )
         else:
@@ -421,7 +422,7 @@ class KerasModel(ModelUnderTest):
             return
         raise ModelError(
             f"{label}: output width={width}: expected {alphabet_size} (one per symbol of the pattern's alphabet)"
-            f" or 1 (binary); pass alphabet_size={width} if the model's alphabet is larger than the pattern's"
+            f" or 1 (binary); pass {spell('alphabet_size', width)} if the model's alphabet is larger than the pattern's"
         )
 
     def _build_function(self, keras: Any, model: Any, encoding: str, input_shape: tuple):
@@ -552,5 +553,5 @@ class KerasModel(ModelUnderTest):
         except Exception as exc:  # the model is the user's: report, do not crash
             raise ModelError(
                 f"model {self.name} raised {type(exc).__name__}: {first_line(exc)} on a batch of shape {x.shape};"
-                f" check the model's input layout or pass encoding="
+                f" check the model's input layout or pass {spell('encoding')}"
             ) from exc
