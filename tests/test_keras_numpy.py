@@ -161,7 +161,7 @@ def test_engine_numpy_on_a_model_it_cannot_run_is_a_one_line_error():
     message = str(info.value)
     assert "\n" not in message
     assert "engine='numpy' cannot run this model (layer" in message and "Conv1D" in message
-    assert "pass engine='auto' or 'keras'" in message
+    assert "pass engine='auto' or engine='keras'" in message
 
 
 def test_unknown_engine_names_the_value_and_the_choices():

@@ -194,7 +194,7 @@ def test_length_rigid_model_is_kept_at_its_length():
 
 def test_length_rigid_model_is_checked_at_its_length():
     report = seqcheck.check(flatten_model(), pattern="11000", min_length=10, max_length=10, max_examples=10)
-    results = {r.name: r for r in report.results}
+    results = {r.title: r for r in report.results}
     assert list(results) == ["phase-shift invariance", "length generalization", "periodic consistency", "batch invariance"]
     # Every window of its one length ran: the untrained model is right at phase 2 only.
     lengths = results["length generalization"]
