@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -40,7 +41,10 @@ def test_seed_model_fails_with_its_counterexample_and_json(seed_model_path, tmp_
 def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path, capsys):
     """The printed line, run as a user pastes it into a shell (a fresh process), gives the same report."""
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    args = ["check", str(seed_model_path), "--pattern", "11000", "--train-length", "10", "--max-length", "30",
+    model = tmp_path / "my models" / "seed's model.keras"  # words a shell would split or choke on
+    model.parent.mkdir()
+    shutil.copyfile(seed_model_path, model)
+    args = ["check", str(model), "--pattern", "11000", "--train-length", "10", "--max-length", "30",
             "--max-examples", "30", "--seed", "4"]
     assert main([*args, "--json", str(first)]) == 1
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("reproduce: "))
