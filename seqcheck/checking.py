@@ -86,6 +86,8 @@ def check(
     exhaustive_budget: int = DEFAULT_EXHAUSTIVE_BUDGET,
     allow_unsafe: bool = False,
     engine: str = "auto",
+    baseline: object = None,
+    tolerance: float = 0.0,
 ) -> Report:
     """Check ``model`` against every invariant (or those given) on ``pattern``'s stream.
 
@@ -100,6 +102,12 @@ def check(
     ``thorough``); ``max_examples`` overrides its number of examples per form.  ``engine`` says how a
     Keras model is evaluated (:class:`~seqcheck.models.keras.KerasModel`): ``"auto"`` translates it to
     NumPy when it can, verified against the model, ``"keras"`` always calls its compiled function.
+
+    ``baseline`` (a path to a report seqcheck wrote with ``--json``, a :class:`Report` or its ``to_dict()``,
+    on the same pattern and range) gates the model against its predecessor (:mod:`seqcheck.baseline`):
+    the report's ``comparison`` lists regressions and improvements, and ``passed`` then means no
+    regression; ``tolerance`` is how much lower accuracy at a length is forgiven.  The baseline is
+    validated before the model is loaded.
     """
     for name, value in (("seed", seed), ("max_examples", max_examples), ("exhaustive_budget", exhaustive_budget)):
         if value is None and name == "max_examples":  # the profile's number
@@ -116,6 +124,13 @@ def check(
         raise invalid("invariants", invariants, "a list of seqcheck invariants or their names", "pass e.g. ['length_generalization']") from None
     if not battery:
         raise invalid("invariants", [], "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
+    known = None
+    if baseline is not None or tolerance != 0:
+        from seqcheck.baseline import Baseline, check_tolerance
+
+        tolerance = check_tolerance(tolerance, baseline=baseline)
+        known = Baseline.load(baseline)
+        known.require_space(space)  # a different pattern or range fails before any model is loaded
 
     subject = as_model(
         model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe, engine=engine
@@ -138,7 +153,7 @@ def check(
     reproduce = reproduce_line(model, space, seed, given)
     for result in results:
         result.reproduce = reproduce
-    return Report(
+    report = Report(
         model=subject.name,
         model_description=subject.description,
         model_engine=subject.engine,
@@ -150,3 +165,6 @@ def check(
         reproduce=reproduce,
         notes=notes,
     )
+    if known is not None:
+        report.comparison = known.compare(report, tolerance=tolerance)
+    return report

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seqcheck.heatmap import text_heatmap
 from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS, InvariantResult
 from seqcheck.space import CheckSpace
+
+if TYPE_CHECKING:
+    from seqcheck.baseline import Comparison
 
 REPORT_VERSION = 2
 INDENT = "     "
@@ -86,9 +89,14 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: How windows were evaluated (:attr:`seqcheck.models.ModelUnderTest.engine`).
     model_engine: str = "native"
+    #: The comparison with a baseline report (:mod:`seqcheck.baseline`), when the check had one.
+    comparison: Comparison | None = None
 
     @property
     def passed(self) -> bool:
+        """No invariant is violated; against a baseline (:attr:`comparison`), no regression."""
+        if self.comparison is not None:
+            return self.comparison.passed
         return all(r.passed for r in self.results)
 
     def __getitem__(self, name: object) -> InvariantResult:
@@ -124,6 +132,7 @@ class Report:
             "hints": self.hints,
             "notes": self.notes,
             "reproduce": self.reproduce,
+            **({} if self.comparison is None else {"comparison": self.comparison.to_dict()}),
         }
 
     def to_json(self) -> str:
@@ -141,6 +150,8 @@ class Report:
             lines.append(f"hint: {text}")
         if self.reproduce:
             lines.append(f"reproduce: {self.reproduce}")
+        if self.comparison is not None:
+            lines += self.comparison.lines()
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -17,13 +17,16 @@ from seqcheck.report import Report, accuracy_text, counterexample_heading
 
 
 def to_junit_xml(report: Report) -> str:
+    """Against a baseline (``report.comparison``), a test case fails for a regression only, and says so with its
+    lengths; a violation the baseline had too is in the case's output."""
+    comparison = report.comparison
     suites = ET.Element("testsuites")
     suite = ET.SubElement(
         suites,
         "testsuite",
         name="seqcheck",
         tests=str(len(report.results)),
-        failures=str(len(report.failures)),
+        failures=str(len(report.failures if comparison is None else comparison.regressions)),
         errors="0",
         skipped="0",
     )
@@ -36,11 +39,22 @@ def to_junit_xml(report: Report) -> str:
         ("lengths", f"{space.min_length}..{space.max_length}"),
         ("seed", report.seed),
         ("reproduce", report.reproduce),
+        *(() if comparison is None else (
+            ("baseline", comparison.baseline), ("comparison", "no regression" if comparison.passed else "regression"),
+        )),
     ):
         ET.SubElement(properties, "property", name=name, value="" if value is None else str(value))
     for result in report.results:
         case = ET.SubElement(suite, "testcase", classname=f"seqcheck.{Path(report.model).name}", name=result.title)
-        if not result.passed:
+        if comparison is not None:
+            regression = comparison.junit_failure(result.name)
+            known = "" if result.passed else "\n" + violation_message(result)
+            if regression is not None:
+                failure = ET.SubElement(case, "failure", message=regression.splitlines()[0], type="Regression")
+                failure.text = regression + known
+            else:
+                ET.SubElement(case, "system-out").text = comparison.junit_note(result.name) + known
+        elif not result.passed:
             message = violation_message(result)
             failure = ET.SubElement(case, "failure", message=message.splitlines()[0], type="InvariantViolation")
             failure.text = message
@@ -55,6 +69,8 @@ def _cell(text: str) -> str:
 def to_markdown(report: Report) -> str:
     space = report.space
     status = "pass" if report.passed else "FAIL"
+    if report.comparison is not None:
+        status = "no regression" if report.passed else "REGRESSION"
     lines = [
         f"## seqcheck: `{report.model}` -- {status}",
         "",
@@ -74,6 +90,8 @@ def to_markdown(report: Report) -> str:
     for result in report.results:
         if result.accuracy_by_length:
             lines += ["", f"Accuracy by length: `{accuracy_text(result.accuracy_by_length)}`"]
+    if report.comparison is not None:
+        lines += report.comparison.markdown_lines()
     if report.failures:
         lines += ["", "<details><summary>Counterexamples</summary>", "", "```"]
         for result in report.failures:

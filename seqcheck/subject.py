@@ -18,7 +18,12 @@ from seqcheck.report import Report
 class Subject:
     """``name`` checked on ``pattern``; ``model`` is anything :func:`seqcheck.check` takes, or a
     zero-argument function returning it (called on first use, so that a model is loaded or trained
-    only by the tests that need it).  ``known_violations`` names invariants expected to fail."""
+    only by the tests that need it).  ``known_violations`` names invariants expected to fail.
+
+    ``baseline`` (a path to the predecessor's JSON report, a :class:`~seqcheck.report.Report` or its
+    ``to_dict()``; see :mod:`seqcheck.baseline`) gates the model against its predecessor instead: a violation
+    the baseline had too is a known limit, and only a regression fails (``tolerance``: the accuracy
+    forgiven).  It is read and validated when the subject is declared."""
 
     name: str
     model: Any
@@ -31,6 +36,8 @@ class Subject:
     engine: str = "auto"
     known_violations: frozenset[str] = frozenset()
     lazy: bool = False
+    baseline: Any = None
+    tolerance: float = 0.0
     _report: Report | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -38,6 +45,17 @@ class Subject:
         self.known_violations = frozenset(
             resolve_invariant(spec, option="known_violations").name for spec in self.known_violations
         )
+        if self.baseline is not None or self.tolerance != 0:
+            from seqcheck.baseline import Baseline, check_tolerance
+            from seqcheck.errors import invalid
+
+            self.tolerance = check_tolerance(self.tolerance, baseline=self.baseline)
+            if self.known_violations:
+                raise invalid(
+                    "known_violations", sorted(self.known_violations), "no known violations together with a baseline",
+                    "drop known_violations: the baseline says which violations are known",
+                )
+            self.baseline = Baseline.load(self.baseline)  # a malformed baseline is an error here, not in a test
 
     @classmethod
     def deferred(cls, name: str, load: Callable[[], Any], **options: Any) -> Subject:
@@ -56,6 +74,8 @@ class Subject:
                 profile=self.profile,
                 allow_unsafe=self.allow_unsafe,
                 engine=self.engine,
+                baseline=self.baseline,
+                tolerance=self.tolerance,
             )
         return self._report
 
@@ -64,7 +84,15 @@ class Subject:
         return self.report()[invariant]
 
     def assert_holds(self, invariant: Invariant | str | None = None) -> None:
-        """Raise :class:`~seqcheck.assertions.InvariantViolation` with the counterexample if it fails."""
+        """Raise :class:`~seqcheck.assertions.InvariantViolation` with the counterexample if it fails; with a
+        baseline, only if it regressed, with the regression's lengths."""
+        if self.baseline is not None:
+            from seqcheck.baseline import regression_error
+
+            error = regression_error(self.report(), invariant)
+            if error is not None:
+                raise error
+            return
         assert_holds(self.report(), invariant)
 
 
