@@ -7,12 +7,17 @@ it is known to violate: the property suite expects exactly those violations, str
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from seqcheck.invariants.length_generalization import NAME as LENGTH_GENERALIZATION
 from seqcheck.invariants.periodic_consistency import NAME as PERIODIC_CONSISTENCY
 from seqcheck.invariants.phase_shift import NAME as PHASE_SHIFT
+
+if TYPE_CHECKING:
+    from seqcheck.subject import Subject
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,18 @@ FIXED = ReferenceModel(
 )
 
 REFERENCE_MODELS: tuple[ReferenceModel, ...] = (SEED, FIXED)
+
+
+def subjects(models: Iterable[ReferenceModel] = REFERENCE_MODELS, **options: Any) -> list[Subject]:
+    """The reference models as subjects of the battery, each trained (or read from the cache) by the
+    first test that needs it, with its known violations; ``options`` are the checks' (seed, profile,
+    max_length, engine).  Only a suite that asks for them checks them: seqcheck's ``properties/``."""
+    from seqcheck.subject import Subject
+
+    return [
+        Subject.deferred(
+            model.name, model.path, pattern=model.pattern, train_length=model.train_length,
+            known_violations=model.known_violations, **options,
+        )
+        for model in models
+    ]
