@@ -264,9 +264,10 @@ def counterexample_child(side: str, prop: str, model_path: str, max_length: str,
                                 invariants=[invariant])
         out[run] = time.perf_counter() - started
     cx = report[invariant.name].counterexample  # by identifier: reports name results by it, and by title
+    # A pair is shown by its shorter window (the length that orders it), then how much earlier the longer starts.
     out["found"] = "none" if cx is None else (
-        f"length {cx.window.length}, phase {cx.phase}" if cx.other is None  # the longer window of a pair, then the shift
-        else f"length {cx.window.length}, start +{cx.window.length - cx.other.length}, phase {cx.phase}")
+        f"length {cx.window.length}, phase {cx.phase}" if cx.other is None
+        else f"length {cx.other.length}, start +{cx.window.length - cx.other.length}, phase {cx.phase}")
     out["engine"] = report.model_engine
     return out
 
