@@ -5,7 +5,7 @@
 
 Measured on the same trained models, the ``fixed-window`` seed model (start-anchored) and the
 ``varied-window`` fix, both from the model cache (``$SEQCHECK_CACHE_DIR``, default the checkout's
-``.seqcheck/cache`` like the test suite):
+``.seqcheck/cache``; the test suite and ``seqcheck demo`` share ``~/.cache/seqcheck`` instead):
 
 1. time to the minimal counterexample: ``seqcheck.check`` of the seed model (model loaded ->
    minimal counterexample reported) against a hand-written Hypothesis test of the same property
