@@ -59,12 +59,27 @@ def sample_lengths(lengths: range) -> list[int]:
     return sorted(set(longest + spread))
 
 
+def _planned_steps(results: list[InvariantResult], ctx: Context) -> int:
+    """About how many time steps the confirmation will feed the framework (one call per length it reads)."""
+    lengths = set()
+    for result in results:
+        for form in result.forms:
+            if not form.passed:
+                cx = form.counterexample
+                lengths |= {cx.window.length} | ({cx.other.length} if cx.other is not None else set())
+        lengths |= {length for length, correct in (result.correct_by_length or {}).items() if not all(correct)}
+    if any(form.passed for result in results for form in result.forms):
+        lengths |= set(sample_lengths(ctx.space.lengths))
+    return sum(lengths)
+
+
 def disagreement(battery: Sequence[Invariant], results: list[InvariantResult], ctx: Context) -> Disagreement | None:
     """Confirm ``results`` in the model's framework; return the first disagreement, or ``None``.
 
     Confirmed counterexamples are replaced by the framework's own descriptions of them.
     """
     native = replace(ctx, evaluator=Evaluator(ctx.evaluator.model, ctx.pattern, native=True), extra={})
+    ctx.evaluator.model.expect_native_steps(_planned_steps(results, ctx))
     for invariant, result in zip(battery, results):
         forms = {form.name: form for form in invariant.forms}
         for form_result in result.forms:

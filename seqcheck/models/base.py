@@ -198,6 +198,10 @@ class ModelUnderTest(ABC):
         """Probabilities ``(B, k)`` from one raw batch, read as the model's one output kind."""
         return decode(raw, batch_size, self.alphabet_size, self.resolve_output(raw, batch_size))
 
+    def expect_native_steps(self, steps: int) -> None:
+        """A hint before a run of ``native=True`` calls feeding about ``steps`` time steps in all, so that an adapter
+        can choose how to make them (a Keras model: eagerly for a few, compiled for many)."""
+
     def predict_proba(self, windows: np.ndarray, *, native: bool = False) -> np.ndarray:
         """Next-symbol probabilities ``(B, k)`` for integer windows ``(B, L)`` of one length.
 

@@ -512,6 +512,11 @@ class KerasModel(ModelUnderTest):
             raw[undecided] = self._call_keras(x[undecided])
         return raw
 
+    def expect_native_steps(self, steps: int) -> None:
+        """More steps than :data:`EAGER_STEPS` ahead: compile at once rather than after spending the eager budget."""
+        if steps > self._eager_steps:
+            self._eager_steps = 0
+
     def _call_native(self, x: np.ndarray) -> np.ndarray:
         """Through Keras: eagerly while :data:`EAGER_STEPS` last and nothing is traced yet, then compiled."""
         eager = self._eager_steps >= x.shape[1] and not self.tracing_count
