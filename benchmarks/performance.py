@@ -4,8 +4,8 @@
     python benchmarks/performance.py --smoke    # tiny sizes and untrained models: checks the script runs
 
 Measured on the same trained models, the ``fixed-window`` seed model (start-anchored) and the
-``varied-window`` fix, both from the model cache (``$SEQCHECK_CACHE_DIR``, default the checkout's
-``.seqcheck/cache``; the test suite and ``seqcheck demo`` share ``~/.cache/seqcheck`` instead):
+``varied-window`` fix, both from the model cache that the test suite and ``seqcheck demo`` share
+(``$SEQCHECK_CACHE_DIR``, default ``~/.cache/seqcheck``):
 
 1. time to the minimal counterexample: ``seqcheck.check`` of the seed model (model loaded ->
    minimal counterexample reported) against a hand-written Hypothesis test of the same property
@@ -38,7 +38,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SEQCHECK_CACHE_DIR", str(ROOT / ".seqcheck" / "cache"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
@@ -570,7 +569,9 @@ def recipe_parallel(cfg: dict, repeat: int, smoke: bool, workdir: Path) -> dict:
     """A recipe-level property, one test per (period, max length), under ``-n 2`` and ``-n 0``."""
     folder = workdir / "recipe_tests"
     folder.mkdir()
-    cache = os.environ["SEQCHECK_CACHE_DIR"]
+    from seqcheck.cache import default_cache_dir
+
+    cache = str(default_cache_dir())
     (folder / "test_recipe_property.py").write_text(RECIPE_TESTS.format(smoke=smoke, cache=cache, cases=cfg["recipe_cases"]))
     base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder), str(folder)]
     if not smoke:  # warm the cache: train what is missing, untimed
