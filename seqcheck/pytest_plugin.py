@@ -1,73 +1,134 @@
 """The pytest plugin: options, fixtures, marker, header, summary and report for behaviour tests.
 
-Loaded through the ``pytest11`` entry point (disable it with ``-p no:seqcheck``).  It imports no
-framework: models are loaded by the first test that needs one.  The hooks only read options and
-delegate to the library (:class:`seqcheck.subject.Subject`, :mod:`seqcheck.reference`).
+Loaded through the ``pytest11`` entry point (disable it with ``-p no:seqcheck``).  It is a guest in
+other people's projects: loading it imports pytest and the standard library only, and, like
+Hypothesis's plugin, it does nothing until the project uses it -- a ``--seqcheck-*`` option or
+``seqcheck_*`` ini key (header, option checks at start-up), or a test that asks for a seqcheck
+fixture (marker, ``xdist_group`` and thread share under pytest-xdist).  It never picks a model for the
+project: a test that asks for ``seqcheck_result`` with no model configured or declared is a usage
+error.  The hooks only read options and delegate to the library (:class:`seqcheck.subject.Subject`,
+:mod:`seqcheck.reference`), which they import when first needed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from seqcheck.errors import SeqcheckError
-from seqcheck.models.base import ENGINES
-from seqcheck.patterns import Pattern
-from seqcheck.profiles import DEFAULT_PROFILE, search_settings
-from seqcheck.subject import Subject, battery_params
+if TYPE_CHECKING:
+    from seqcheck.patterns import Pattern
+    from seqcheck.subject import Subject
 
 #: (option suffix, type, help); each is ``--seqcheck-<suffix>`` and ini ``seqcheck_<suffix>``.
 OPTIONS = (
-    ("model", str, "path of the .keras model to check (default: the built-in reference models)"),
+    ("model", Path, "path of the .keras model to check (in an ini file, from that file's folder)"),
     ("pattern", str, "the pattern the model was trained on, e.g. 11000"),
     ("train-length", int, "window length the model was trained on"),
     ("max-length", int, "longest window checked (default max(4N, 40))"),
     ("seed", int, "seed of Hypothesis's search (default 0)"),
-    ("report", str, "write every checked model's results to this JSON file"),
+    ("report", Path, "write every checked model's results to this JSON file (in an ini file, from that file's folder)"),
     ("profile", str, "Hypothesis settings profile of the searches: dev, ci (default) or thorough"),
     ("engine", str, "how Keras models are evaluated: auto (default: NumPy when possible, verified), numpy or keras"),
 )
 
+#: The fixtures a test checks a model through; a test that uses one gets the ``seqcheck`` marker.
+FIXTURES = frozenset(
+    {"seqcheck_subject", "seqcheck_invariant", "seqcheck_result", "seqcheck_model", "seqcheck_pattern", "seqcheck_check"}
+)
+
 _SUBJECTS = pytest.StashKey[list]()
 _ROWS = pytest.StashKey[list]()
+_PARAMETRIZED = pytest.StashKey[bool]()
 PROPERTY = "seqcheck"
+#: How the message of a test with no model to check begins (it travels from xdist workers as text).
+_NO_MODEL = "seqcheck: no model to check"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("seqcheck", "seqcheck: behaviour tests of trained sequence models")
     for suffix, _, help_text in OPTIONS:
-        group.addoption(f"--seqcheck-{suffix}", dest=f"seqcheck_{suffix.replace('-', '_')}", default=None, help=help_text)
-        parser.addini(f"seqcheck_{suffix.replace('-', '_')}", help_text, default=None)
+        group.addoption(f"--seqcheck-{suffix}", dest=_key(suffix), default=None, help=help_text)
+        parser.addini(_key(suffix), help_text, default=None)
     group.addoption(
         "--seqcheck-unsafe-load", action="store_true", default=False,
         help="let a model file run the code it carries (Lambda layers): only for files you trust",
     )
 
 
+def _key(suffix: str) -> str:
+    return f"seqcheck_{suffix.replace('-', '_')}"
+
+
+def _given(config: pytest.Config, suffix: str) -> tuple[str | None, str | None]:
+    """The option's text as the user gave it, and where: ``"cli"``, ``"ini"`` or ``None`` (not given)."""
+    value = config.getoption(_key(suffix))
+    if value not in (None, ""):
+        return value, "cli"
+    value = config.getini(_key(suffix))
+    if value not in (None, ""):
+        return value, "ini"
+    return None, None
+
+
+def in_use(config: pytest.Config) -> bool:
+    """Whether the run gives any seqcheck option or ini key: until it does, the plugin stays silent."""
+    return bool(config.getoption("seqcheck_unsafe_load")) or any(_given(config, s)[1] for s, _, _ in OPTIONS)
+
+
+def model_configured(config: pytest.Config) -> bool:
+    """Whether ``--seqcheck-model`` (or ini ``seqcheck_model``) names the model to check."""
+    return _given(config, "model")[1] is not None
+
+
+def _spelled(config: pytest.Config, suffix: str, value: Any, source: str | None) -> str:
+    if source == "ini":
+        where = f" in {config.inipath}" if config.inipath else ""
+        return f"{_key(suffix)} = {value}{where}"
+    return f"--seqcheck-{suffix}={value!r}"
+
+
+def _base(config: pytest.Config, source: str) -> Path:
+    """The folder a relative path is read from: the current folder on the command line, the ini file's
+    folder in an ini file (the root folder when the value comes from ``-o`` with no ini file)."""
+    if source == "cli":
+        return Path(config.invocation_params.dir)
+    return config.inipath.parent if config.inipath else config.rootpath
+
+
 def _option(config: pytest.Config, suffix: str) -> Any:
-    key = f"seqcheck_{suffix.replace('-', '_')}"
-    value = config.getoption(key) or config.getini(key)
-    if value in (None, ""):
+    """The option's value, typed; a path is read from the current folder on the command line and from
+    the ini file's folder in an ini file, as pytest users expect."""
+    value, source = _given(config, suffix)
+    if source is None:
         return None
     kind = next(k for s, k, _ in OPTIONS if s == suffix)
+    if kind is Path:
+        # ~ expanded, and in an ini file $VARS too, as pytest reads its own ini paths (cache_dir)
+        value = os.path.expanduser(value) if source == "cli" else os.path.expandvars(os.path.expanduser(value))
+        return Path(os.path.normpath(_base(config, source) / value))
     try:
         value = kind(value)
     except ValueError:
-        raise pytest.UsageError(f"--seqcheck-{suffix}={value!r}: expected a whole number; pass e.g. --seqcheck-{suffix} 10") from None
+        raise pytest.UsageError(
+            f"{_spelled(config, suffix, value, source)}: expected a whole number; pass e.g. --seqcheck-{suffix} 10"
+        ) from None
     if kind is int and value < 0:
-        raise pytest.UsageError(f"--seqcheck-{suffix}={value}: expected 0 or more; pass e.g. --seqcheck-{suffix} 10")
+        raise pytest.UsageError(f"{_spelled(config, suffix, value, source)}: expected 0 or more; pass e.g. --seqcheck-{suffix} 10")
     return value
 
 
-def configured_subjects(config: pytest.Config) -> list[Subject]:
-    """The user's model when ``--seqcheck-model`` is given, else the built-in reference models."""
-    if _SUBJECTS in config.stash:
-        return config.stash[_SUBJECTS]
-    seed = _option(config, "seed") or 0
+def check_options(config: pytest.Config) -> dict[str, Any]:
+    """The session's options of every check (seed, profile, max length, engine), validated: for the
+    subjects a conftest declares, e.g. ``seqcheck.reference.subjects(**check_options(config))``."""
+    from seqcheck.errors import SeqcheckError
+    from seqcheck.models.base import ENGINES
+    from seqcheck.profiles import DEFAULT_PROFILE, search_settings
+
     profile = _option(config, "profile") or DEFAULT_PROFILE
     try:
         search_settings(profile)
@@ -76,34 +137,53 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
     engine = _option(config, "engine") or "auto"
     if engine not in ENGINES:
         raise pytest.UsageError(f"--seqcheck-engine={engine!r}: expected one of {', '.join(ENGINES)}; leave it unset for auto")
-    model, pattern = _option(config, "model"), _option(config, "pattern")
-    if model is not None:
+    return {"seed": _option(config, "seed") or 0, "profile": profile, "max_length": _option(config, "max-length"), "engine": engine}
+
+
+def configured_subjects(config: pytest.Config) -> list[Subject]:
+    """The model given with ``--seqcheck-model`` (or ini ``seqcheck_model``), checked for a usable
+    pattern and an existing file; no model, no subjects: the plugin never picks one itself."""
+    if _SUBJECTS in config.stash:
+        return config.stash[_SUBJECTS]
+    options = check_options(config)
+    subjects = []
+    if model_configured(config):
+        from seqcheck.errors import SeqcheckError
+        from seqcheck.patterns import Pattern
+        from seqcheck.subject import Subject
+
+        given, source = _given(config, "model")
+        model, pattern = _option(config, "model"), _option(config, "pattern")
+        if not model.is_file():
+            problem = "is a folder, not a .keras file" if model.is_dir() else "no such file"
+            if not os.path.isabs(os.path.expanduser(given)):
+                read_from = "a path in an ini file is read from its folder" if source == "ini" else "a command-line path is read from the current folder"
+                problem += f": {model} ({read_from})"
+            raise pytest.UsageError(f"{_spelled(config, 'model', given, source)}: {problem}")
         if pattern is None:
-            raise pytest.UsageError(f"--seqcheck-model={model!r} needs --seqcheck-pattern: the pattern the model was trained on")
+            raise pytest.UsageError(
+                f"{_spelled(config, 'model', given, source)} needs --seqcheck-pattern (ini seqcheck_pattern): the pattern the model was trained on"
+            )
         try:
             Pattern.parse(pattern)
         except SeqcheckError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        subjects = [
+            message = str(exc)
+            raise pytest.UsageError(f"--seqcheck-{message}" if message.startswith("pattern=") else message) from None
+        subjects.append(
             Subject(
-                name=os.path.basename(model), model=model, pattern=pattern, train_length=_option(config, "train-length"),
-                max_length=_option(config, "max-length"), seed=seed, profile=profile,
-                allow_unsafe=config.getoption("seqcheck_unsafe_load"), engine=engine,
+                name=model.name, model=str(model), pattern=pattern, train_length=_option(config, "train-length"),
+                allow_unsafe=config.getoption("seqcheck_unsafe_load"), **options,
             )
-        ]
-    else:
-        from seqcheck.reference import REFERENCE_MODELS
-
-        subjects = [
-            Subject.deferred(
-                ref.name, ref.path, pattern=ref.pattern, train_length=ref.train_length,
-                max_length=_option(config, "max-length"), seed=seed, profile=profile, known_violations=ref.known_violations,
-                engine=engine,
-            )
-            for ref in REFERENCE_MODELS
-        ]
+        )
     config.stash[_SUBJECTS] = subjects
     return subjects
+
+
+def header(config: pytest.Config, target: str) -> str:
+    """The header line: the session's seed, profile and engine, and what is checked."""
+    options = check_options(config)
+    engine = f", engine {options['engine']}" if options["engine"] != "auto" else ""
+    return f"seqcheck: seed {options['seed']}, profile {options['profile']}{engine}, checking {target}"
 
 
 def _share_cores_with_other_workers() -> None:
@@ -117,40 +197,101 @@ def _share_cores_with_other_workers() -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "seqcheck: a behaviour test of a trained sequence model (select with -m seqcheck)")
+    config.addinivalue_line("markers", "seqcheck: a test that checks a model (added to every test that uses a seqcheck fixture)")
     config.stash[_ROWS] = []
     config.pluginmanager.register(_Recorder(config), "seqcheck-recorder")
-    _share_cores_with_other_workers()
-    configured_subjects(config)  # bad options are a usage error before collection, not a collection error
+    config.pluginmanager.register(_NoModel(config), "seqcheck-no-model")
+    if in_use(config):
+        configured_subjects(config)  # bad options are one usage error at start-up, not errors in every test
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    seed = _option(config, "seed") or 0
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not in_use(config):
+        return None
     model = _option(config, "model")
-    target = f"model {model}, pattern {_option(config, 'pattern')}" if model else "the built-in reference models"
-    engine = _option(config, "engine")
-    shown = f", engine {engine}" if engine not in (None, "auto") else ""
-    return f"seqcheck: seed {seed}, profile {_option(config, 'profile') or DEFAULT_PROFILE}{shown}, checking {target}"
+    return header(config, f"model {model}, pattern {_option(config, 'pattern')}" if model else "the models the tests declare")
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``seqcheck_subject`` (and ``seqcheck_invariant``) over the configured models,
-    unless the test declares its own (``@seqcheck.battery(...)``).
-
-    A reference model's known violation becomes a strict xfail: the suite fails if seqcheck ever
-    stops catching it.
-    """
-    if "seqcheck_subject" not in metafunc.fixturenames:
-        return
+def declared(metafunc: pytest.Metafunc) -> bool:
+    """Whether the test's models are already given: ``@seqcheck.battery(...)`` or :func:`parametrize`."""
+    if metafunc.definition.stash.get(_PARAMETRIZED, False):
+        return True
     for marker in metafunc.definition.iter_markers("parametrize"):
         names = marker.args[0] if marker.args else marker.kwargs.get("argnames", ())
         if "seqcheck_subject" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
-            return
-    subjects = configured_subjects(metafunc.config)
+            return True
+    return False
+
+
+def parametrize(metafunc: pytest.Metafunc, subjects: Sequence[Subject]) -> None:
+    """Parametrize a test's ``seqcheck_subject`` (and ``seqcheck_invariant``: the battery, a known
+    violation a strict xfail) over ``subjects``, unless its models are declared already.  What the
+    plugin does with the configured model; a conftest's ``pytest_generate_tests`` calls it to check
+    models of its own choosing when none is configured (seqcheck's ``properties/conftest.py``)."""
+    if "seqcheck_subject" not in metafunc.fixturenames or declared(metafunc):
+        return
+    from seqcheck.subject import battery_params
+
+    metafunc.definition.stash[_PARAMETRIZED] = True
     if "seqcheck_invariant" not in metafunc.fixturenames:
         metafunc.parametrize("seqcheck_subject", subjects, ids=[s.name for s in subjects], scope="session")
+    else:
+        metafunc.parametrize(("seqcheck_subject", "seqcheck_invariant"), battery_params(subjects))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``seqcheck_subject`` (and ``seqcheck_invariant``) over the configured model, unless
+    the test declares its own (``@seqcheck.battery(...)``) or a conftest did (:func:`parametrize`).
+
+    With neither, the test has no model to check: a usage error (see :class:`_NoModel`)."""
+    if "seqcheck_subject" not in metafunc.fixturenames or declared(metafunc):
         return
-    metafunc.parametrize(("seqcheck_subject", "seqcheck_invariant"), battery_params(subjects))
+    subjects = configured_subjects(metafunc.config)
+    if not subjects:
+        used = sorted(FIXTURES.intersection(metafunc.definition.fixturenames) - {"seqcheck_subject", "seqcheck_invariant"})
+        pytest.fail(
+            f"{_NO_MODEL} for {metafunc.definition.nodeid}, which uses {', '.join(used) or 'seqcheck_subject'}: "
+            "pass --seqcheck-model PATH --seqcheck-pattern P (or set seqcheck_model and seqcheck_pattern in the ini file), "
+            "or declare the test's models with @seqcheck.battery(...)",
+            pytrace=False,
+        )
+    parametrize(metafunc, subjects)
+
+
+class _NoModel:
+    """Makes a test with no model to check a usage error: pytest exits with code 4 and the message.
+
+    The test's collection fails with the message (:func:`pytest_generate_tests`); this turns that
+    report into a usage error where the run is controlled -- the pytest process, or pytest-xdist's
+    controller, to which a worker sends the report (a worker itself cannot end the run cleanly)."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal lists it as a collection error as well
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and not hasattr(self.config, "workerinput") and str(report.longrepr).startswith(_NO_MODEL):
+            raise pytest.UsageError(str(report.longrepr))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test that checks a model gets the ``seqcheck`` marker (``pytest -m seqcheck``), before any
+    plugin selects by markers.  Under pytest-xdist, the tests of one model share one ``xdist_group``
+    named after it, so that ``--dist loadgroup`` sends them to one worker, which computes the battery once."""
+    if FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return
+    if item.get_closest_marker("seqcheck") is None:
+        item.add_marker(pytest.mark.seqcheck)
+    callspec = getattr(item, "callspec", None)
+    name = getattr(callspec.params.get("seqcheck_subject") if callspec is not None else None, "name", None)
+    if name is not None and item.config.pluginmanager.hasplugin("xdist"):  # xdist registers the marker
+        item.add_marker(pytest.mark.xdist_group(f"seqcheck-{name}"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.get_closest_marker("seqcheck") is not None for item in session.items):
+        _share_cores_with_other_workers()
 
 
 @pytest.fixture
@@ -162,6 +303,8 @@ def seqcheck_model(seqcheck_subject: Subject) -> Any:
 @pytest.fixture
 def seqcheck_pattern(seqcheck_subject: Subject) -> Pattern:
     """The pattern the model under test was trained on."""
+    from seqcheck.patterns import Pattern
+
     return Pattern.parse(seqcheck_subject.pattern)
 
 
@@ -170,13 +313,12 @@ def seqcheck_check(request: pytest.FixtureRequest):
     """``seqcheck.check`` with the session's seed and profile: ``seqcheck_check(model, pattern=...)``."""
     from seqcheck.checking import check
 
-    seed = _option(request.config, "seed") or 0
-    profile = _option(request.config, "profile") or DEFAULT_PROFILE
+    options = check_options(request.config)
 
-    def run(model, **options):
-        options.setdefault("seed", seed)
-        options.setdefault("profile", profile)
-        return check(model, **options)
+    def run(model, **kwargs):
+        kwargs.setdefault("seed", options["seed"])
+        kwargs.setdefault("profile", options["profile"])
+        return check(model, **kwargs)
 
     return run
 
@@ -204,24 +346,30 @@ class _Recorder:
 
     def __init__(self, config: pytest.Config):
         self.config = config
-        self.collected: dict[str, int] = {}
+        self.ids: Sequence[str] | None = None
+        self.session: pytest.Session | None = None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.collected = {item.nodeid: i for i, item in enumerate(session.items)}
+        self.session = session  # the order is read only if there are rows to order
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
         """On the xdist controller, which collects nothing itself: every worker collects the same ids in order."""
-        self.collected = {nodeid: i for i, nodeid in enumerate(ids)}
+        self.ids = ids
+
+    def rows(self) -> list[dict]:
+        """One row per model and invariant, in collection order."""
+        rows = self.config.stash[_ROWS]
+        if not rows:
+            return []
+        ids = self.ids if self.ids is not None else [item.nodeid for item in (self.session.items if self.session else ())]
+        collected = {nodeid: i for i, nodeid in enumerate(ids)}
+        ordered = sorted(rows, key=lambda entry: collected.get(entry[0], len(collected)))
+        return _unique([row for _, row in ordered])
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call":
             self.config.stash[_ROWS] += [(report.nodeid, value) for name, value in report.user_properties if name == PROPERTY]
-
-    def rows(self) -> list[dict]:
-        """One row per model and invariant, in collection order."""
-        ordered = sorted(self.config.stash[_ROWS], key=lambda entry: self.collected.get(entry[0], len(self.collected)))
-        return _unique([row for _, row in ordered])
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         rows = self.rows()
@@ -249,7 +397,7 @@ class _Recorder:
             return
         from seqcheck.cli import write_atomically
 
-        data = {"version": 1, "seed": _option(self.config, "seed") or 0, "results": _unique(self.config.stash[_ROWS])}
+        data = {"version": 1, "seed": _option(self.config, "seed") or 0, "results": self.rows()}
         write_atomically(Path(path), json.dumps(data, indent=2) + "\n")
 
 

@@ -1,25 +1,58 @@
-"""The pytest plugin, through pytester: options, fixtures, marker, header, summary, xfails.
+"""The pytest plugin, through pytester: options, fixtures, marker, header, summary, xfails, and the
+plugin as a guest in projects that do not use it.
 
 Runs that load a Keras model go through ``runpytest_subprocess``: an in-process run forgets the
-modules it imported, and TensorFlow cannot be imported twice into one process.
+modules it imported, and TensorFlow cannot be imported twice into one process.  Neither can NumPy,
+which in-process runs import (seqcheck's library, the tests' cheap models): this module imports it
+first, so that those runs find it loaded and keep it, whatever tests ran before.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy  # noqa: F401  (see the module's docstring)
 import pytest
 
 pytest_plugins = ["pytester"]
 
+REPO = Path(__file__).parents[1]
+
 USER_TEST = """
-import numpy as np
-import pytest
 from seqcheck.assertions import assert_holds
 
-@pytest.mark.seqcheck
 def test_invariant_holds(seqcheck_result):
     assert_holds(seqcheck_result)
+"""
+
+#: A battery of two cheap models (NumPy callables, loaded by a function that logs each load to
+#: loads.txt), a test of the checker fixture, and a test that checks no model.
+BATTERY_TEST = """
+import os
+import numpy as np
+import seqcheck
+
+def loader(name):
+    def load():
+        with open(os.path.join(os.path.dirname(__file__), "loads.txt"), "a") as log:
+            log.write(f"{name} {os.environ.get('PYTEST_XDIST_WORKER', 'main')}\\n")
+        return lambda batch: np.zeros((len(batch), 1))
+    return load
+
+@seqcheck.battery(*[seqcheck.Subject.deferred(name, loader(name), pattern="11000") for name in ("m0", "m1")])
+def test_battery(seqcheck_result):
+    pass
+
+def test_checker(seqcheck_check):
+    pass
+
+def test_plain():
+    pass
 """
 
 
@@ -95,8 +128,9 @@ def test_loading_the_plugin_does_not_import_tensorflow(pytester):
 
 
 def test_reference_models_with_xdist_summary_and_report(pytester, seed_model_path, fixed_model_path):
-    """No options: the built-in models, the seed's known violations strict xfails; under -n 2 the
-    workers' results reach the summary and the JSON report, and TensorFlow gets its share of cores."""
+    """properties/conftest.py, no options: the built-in models, the seed's known violations strict xfails;
+    under -n 2 the workers' results reach the summary and the JSON report, and TensorFlow gets its share of cores."""
+    pytester.makeconftest((REPO / "properties" / "conftest.py").read_text())
     pytester.makepyfile(
         test_props=USER_TEST,
         test_threads="""
@@ -167,3 +201,222 @@ def test_rows_follow_the_collection_order_whatever_order_workers_report_them():
     assert [(row["model"], row["result"]["name"]) for row in recorder.rows()] == [
         ("seed", "a"), ("seed", "b"), ("fixed", "a"), ("fixed", "b")
     ]
+
+
+# -- A guest in other people's projects ------------------------------------------------------------
+
+
+def test_importing_the_plugin_imports_nothing_of_seqcheck_but_itself():
+    """pytest imports the plugin in every project of the environment: no framework, no NumPy, no Hypothesis, no library."""
+    code = "import sys, seqcheck.pytest_plugin; print(sorted(m for m in sys.modules if m.split('.')[0] in ('seqcheck', 'numpy', 'hypothesis', 'tensorflow', 'keras')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
+    assert out.strip() == "['seqcheck', 'seqcheck.pytest_plugin']"
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_project_that_does_not_use_seqcheck_sees_nothing_of_it(pytester, monkeypatch, xdist):
+    """No seqcheck option, ini key, fixture or marker: no header line, no thread variables, no model, no library loaded."""
+    pytester.makepyfile(
+        test_plain="""
+        import os, sys
+        def test_untouched():
+            assert not {"TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"} & set(os.environ)
+            assert sorted(m for m in sys.modules if m.startswith("seqcheck")) == ["seqcheck", "seqcheck.pytest_plugin"]
+        """
+    )
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
+    result = pytester.runpytest_subprocess(*xdist)
+    result.assert_outcomes(passed=1)
+    assert not [line for line in result.outlines if line.startswith("seqcheck")]
+
+
+def test_a_test_that_asks_for_a_result_with_no_model_is_a_usage_error(project):
+    """No silent fallback to seqcheck's own reference models: the message names what to set."""
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: seqcheck: no model to check for test_props.py::test_invariant_holds, which uses seqcheck_result:"
+            " pass --seqcheck-model PATH --seqcheck-pattern P (or set seqcheck_model and seqcheck_pattern in the ini file),"
+            " or declare the test's models with @seqcheck.battery(...)"
+        ]
+    )
+    assert "seed" not in result.stdout.str() and "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_no_model_is_a_usage_error_under_xdist_too(project):
+    """A worker cannot end the run cleanly: the controller turns the worker's report into the usage error."""
+    result = project.runpytest_subprocess("-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: seqcheck: no model to check for test_props.py::test_invariant_holds*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_property_suite_checks_the_reference_models_only_when_no_model_is_given(pytester):
+    """properties/conftest.py asks for the built-in models by name; --seqcheck-model replaces them."""
+    pytester.makeconftest((REPO / "properties" / "conftest.py").read_text())
+    # under another name: a run of tests/ and properties/ together has imported test_model_invariants already
+    pytester.makepyfile(test_property_suite=(REPO / "properties" / "test_model_invariants.py").read_text())
+    result = pytester.runpytest("--co")
+    result.stdout.fnmatch_lines(["seqcheck: seed 0, profile ci, checking the built-in reference models seed and fixed*"])
+    ids = [line for line in result.outlines if line.strip().startswith("<Function")]
+    assert [line.strip() for line in ids] == [
+        f"<Function test_invariant_holds[{model}-{name}]>" for model in ("seed", "fixed")
+        for name in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")
+    ]
+    (pytester.path / "mine.keras").write_bytes(b"")  # collection reads no model
+    result = pytester.runpytest("--co", "-q", "--seqcheck-model", "mine.keras", "--seqcheck-pattern", "11000")
+    assert [line for line in result.outlines if "::" in line] == [
+        f"test_property_suite.py::test_invariant_holds[mine.keras-{name}]"
+        for name in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")
+    ]
+
+
+@pytest.mark.parametrize("where", ["command line", "ini file"])
+def test_a_missing_model_is_one_usage_error_at_start_up(pytester, where):
+    pytester.makepyfile(test_props=USER_TEST)
+    (pytester.path / "models").mkdir()
+    if where == "ini file":
+        pytester.makeini("[pytest]\nseqcheck_model = models/nope.keras\nseqcheck_pattern = 11000\n")
+        args = []
+        expected = (
+            f"ERROR: seqcheck_model = models/nope.keras in {pytester.path / 'tox.ini'}: no such file:"
+            f" {pytester.path / 'models' / 'nope.keras'} (a path in an ini file is read from its folder)"
+        )
+    else:
+        args = ["--seqcheck-model", "models/nope.keras", "--seqcheck-pattern", "11000"]
+        expected = (
+            f"ERROR: --seqcheck-model='models/nope.keras': no such file: {pytester.path / 'models' / 'nope.keras'}"
+            " (a command-line path is read from the current folder)"
+        )
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.errlines if line] == [expected]
+    assert "test_props.py" not in result.stdout.str()  # nothing collected, nothing run
+    result = pytester.runpytest_subprocess("--seqcheck-model", "models", "--seqcheck-pattern", "11000")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --seqcheck-model='models': is a folder, not a .keras file: */models (*"])
+
+
+def _project_with_ini_paths(pytester) -> Path:
+    project = pytester.path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "m.keras").write_bytes(b"")  # --co reads no model
+    (project / "reports").mkdir()
+    (project / "pytest.ini").write_text(
+        "[pytest]\nseqcheck_model = models/m.keras\nseqcheck_pattern = 11000\nseqcheck_report = reports/seqcheck.json\n"
+    )
+    (project / "test_props.py").write_text(USER_TEST)
+    return project
+
+
+@pytest.mark.parametrize("run_from", ["the project's parent", "another folder"])
+def test_paths_in_an_ini_file_are_read_from_its_folder(pytester, monkeypatch, run_from):
+    """`cd examples && pytest downstream`, `cd /tmp && pytest /path/to/project`: the ini's paths still name its files."""
+    project = _project_with_ini_paths(pytester)
+    if run_from == "another folder":
+        (pytester.path / "elsewhere").mkdir()
+        monkeypatch.chdir(pytester.path / "elsewhere")
+        target = str(project)
+    else:
+        monkeypatch.chdir(pytester.path)
+        target = "project"
+    result = pytester.runpytest("--co", "-p", "no:cacheprovider", target)
+    assert result.ret == pytest.ExitCode.OK, result.errlines
+    result.stdout.fnmatch_lines([f"seqcheck: seed 0, profile ci, checking model {project / 'models' / 'm.keras'}, pattern 11000"])
+    assert json.loads((project / "reports" / "seqcheck.json").read_text())["results"] == []
+
+
+def test_paths_on_the_command_line_are_read_from_the_current_folder(pytester, monkeypatch):
+    project = _project_with_ini_paths(pytester)
+    work = pytester.path / "work"
+    work.mkdir()
+    (work / "other.keras").write_bytes(b"")
+    monkeypatch.chdir(work)
+    result = pytester.runpytest(
+        "--co", "-p", "no:cacheprovider", str(project), "--seqcheck-model", "other.keras", "--seqcheck-report", "out.json"
+    )
+    assert result.ret == pytest.ExitCode.OK, result.errlines
+    result.stdout.fnmatch_lines([f"seqcheck: seed 0, profile ci, checking model {work / 'other.keras'}, pattern 11000"])
+    assert (work / "out.json").is_file() and not (project / "reports" / "seqcheck.json").exists()
+
+
+def test_the_downstream_example_runs_from_another_folder(pytester, monkeypatch):
+    example = REPO / "examples" / "downstream"
+    monkeypatch.chdir(pytester.path)
+    result = pytester.runpytest("--co", "-q", "-p", "no:cacheprovider", str(example))
+    assert result.ret == pytest.ExitCode.OK, result.outlines + result.errlines
+    assert any("test_configured_model.py::test_next_bit_model[next_bit.keras-" in line for line in result.outlines)
+
+
+def test_dash_m_seqcheck_selects_every_test_that_checks_a_model(pytester):
+    """Battery tests, tests of the configured model and tests of any seqcheck fixture carry the marker; no one writes it."""
+    pytester.makepyfile(test_battery=BATTERY_TEST, test_props=USER_TEST)
+    (pytester.path / "m.keras").write_bytes(b"")
+    options = ["--co", "-q", "--seqcheck-model", "m.keras", "--seqcheck-pattern", "11000"]
+    selected = [line for line in pytester.runpytest(*options, "-m", "seqcheck").outlines if "::" in line]
+    assert len(selected) == 8 + 1 + 4  # two models' batteries, the checker, the configured model's battery
+    assert "test_battery.py::test_checker" in selected and not [t for t in selected if "test_plain" in t]
+    others = [line for line in pytester.runpytest(*options, "-m", "not seqcheck").outlines if "::" in line]
+    assert others == ["test_battery.py::test_plain"]
+
+
+def test_under_xdist_the_tests_of_one_model_share_an_xdist_group(pytester):
+    pytester.makepyfile(test_battery=BATTERY_TEST, test_props=USER_TEST)
+    (pytester.path / "m.keras").write_bytes(b"")
+    items, _ = pytester.inline_genitems("--seqcheck-model", "m.keras", "--seqcheck-pattern", "11000")
+    groups = {}
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        groups.setdefault(marker.args[0] if marker else None, []).append(item.name)
+    assert groups == {
+        "seqcheck-m0": [f"test_battery[m0-{n}]" for n in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")],
+        "seqcheck-m1": [f"test_battery[m1-{n}]" for n in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")],
+        "seqcheck-m.keras": [f"test_invariant_holds[m.keras-{n}]" for n in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")],
+        None: ["test_checker", "test_plain"],
+    }
+
+
+def _loadgroup_groups(pytester) -> bool:
+    """Whether this pytest-xdist, on this pytest, sends an xdist_group's tests to one worker (pytest 9.2 with
+    pytest-xdist 3.8 does not: pytest-dev/pytest-xdist#1386)."""
+    pytester.makepyfile(
+        test_control="""
+        import os, pytest
+        @pytest.mark.xdist_group("control")
+        @pytest.mark.parametrize("i", range(6))
+        def test_control(i):
+            with open("control.txt", "a") as log:
+                log.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
+        """
+    )
+    pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-p", "no:seqcheck", "test_control.py")
+    workers = set((pytester.path / "control.txt").read_text().split())
+    (pytester.path / "test_control.py").unlink()
+    return len(workers) == 1
+
+
+def test_under_xdist_loadgroup_a_models_battery_is_computed_once_per_run(pytester):
+    pytester.makepyfile(test_battery=BATTERY_TEST)
+    if not _loadgroup_groups(pytester):
+        pytest.skip("pytest-xdist's --dist loadgroup groups nothing on this pytest (pytest-dev/pytest-xdist#1386)")
+    pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup").assert_outcomes(passed=10)
+    loads = (pytester.path / "loads.txt").read_text().split("\n")
+    assert sorted(line.split()[0] for line in loads if line) == ["m0", "m1"]
+
+
+def test_under_xdist_the_workers_share_the_cores_once_a_test_checks_a_model(pytester, monkeypatch):
+    """The thread variables are the plugin's only effect on the environment: set only where a model is checked."""
+    pytester.makepyfile(
+        test_battery=BATTERY_TEST,
+        test_threads="""
+        import os
+        def test_threads():
+            assert os.environ["TF_NUM_INTRAOP_THREADS"] == str(max(1, (os.cpu_count() or 1) // 2))
+        """,
+    )
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
+    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=11)
+
