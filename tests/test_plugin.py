@@ -420,3 +420,11 @@ def test_under_xdist_the_workers_share_the_cores_once_a_test_checks_a_model(pyte
         monkeypatch.delenv(variable, raising=False)
     pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=11)
 
+
+def test_the_overhead_benchmark_runs_and_ends_with_its_ratio():
+    """Only that it runs: its figure is a ratio for the README, never asserted."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "plugin_overhead.py"), "--repeat", "1", "--tests", "2"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout
+    assert re.fullmatch(r"plugin_load_vs_none=\d+\.\d{3}", out.strip().splitlines()[-1])
