@@ -38,10 +38,11 @@ def brute_length_generalization(model, pattern, *, max_length, train_length):
     return min(failing, key=lambda lp: (*length_key(lp[0], train_length, c), lp[1]), default=None)
 
 
-def brute_same_end_pairs(model, pattern, *, max_length, train_length, unit):
-    """Minimal (shorter length, step, phase) whose two same-end windows get different predictions."""
+def brute_same_end_pairs(model, pattern, *, max_length, train_length, unit, min_length=None, oracle=False):
+    """Minimal (shorter length, step, phase) of the same-end window pairs that break: label-free, the two windows get
+    different predictions; ``oracle``, either misses their shared target.  One direct call per window."""
     p = Pattern.parse(pattern)
-    c = p.min_context
+    c = p.min_context if min_length is None else min_length
     failing = []
     for length in range(c, max_length + 1):
         for step in range(1, (max_length - length) // unit + 1):
@@ -49,7 +50,8 @@ def brute_same_end_pairs(model, pattern, *, max_length, train_length, unit):
             for phase in range(p.period):
                 longer = predict_one(model, p.window(phase, length + extra))
                 shorter = predict_one(model, p.window(phase + extra, length))
-                if longer != shorter:
+                target = p.target(phase, length + extra)
+                if (longer != target or shorter != target) if oracle else longer != shorter:
                     failing.append((length, step, phase))
     return min(failing, key=lambda case: (*length_key(case[0], train_length, c), case[1], case[2]), default=None)
 

@@ -19,7 +19,12 @@ import pytest
 import seqcheck
 from seqcheck import Pattern
 from tests.handmade import ExactRule, StartAnchored, _Rule
-from tests.test_invariants import length_key, predict_one
+from tests.test_invariants import brute_same_end_pairs
+
+
+def content_hash(row, salt: int) -> int:
+    """A deterministic pseudo-random number for a window's content."""
+    return zlib.crc32(bytes(np.asarray(row, dtype=np.int8)) + salt.to_bytes(4, "little"))
 
 
 class RandomByContent:
@@ -31,8 +36,7 @@ class RandomByContent:
     def __call__(self, batch):
         out = np.zeros((len(batch), self.k))
         for i, row in enumerate(np.asarray(batch)):
-            digest = zlib.crc32(bytes(np.asarray(row, dtype=np.int8)) + self.salt.to_bytes(4, "little"))
-            out[i, digest % self.k] = 1.0
+            out[i, content_hash(row, self.salt) % self.k] = 1.0
         return out
 
 
@@ -45,25 +49,8 @@ class FlipsSomeWindows(_Rule):
 
     def predict(self, batch):
         right = self.symbols(self.end_phase(batch))
-        flip = np.array([zlib.crc32(bytes(np.asarray(row, dtype=np.int8)) + self.salt.to_bytes(4, "little")) % 10 == 0
-                         for row in batch])
+        flip = np.array([content_hash(row, self.salt) % 10 == 0 for row in batch])
         return np.where(flip, (right + 1) % self.pattern.alphabet_size, right)
-
-
-def brute_pairs(model, pattern: Pattern, *, min_length, max_length, train_length, unit, oracle):
-    """Minimal (shorter length, step, phase) of the same-end pairs that break, by direct calls one window at a time."""
-    failing = []
-    for length in range(min_length, max_length + 1):
-        for step in range(1, (max_length - length) // unit + 1):
-            extra = step * unit
-            for phase in range(pattern.period):
-                longer = predict_one(model, pattern.window(phase, length + extra))
-                shorter = predict_one(model, pattern.window(phase + extra, length))
-                target = pattern.target(phase, length + extra)
-                broken = (longer != target or shorter != target) if oracle else longer != shorter
-                if broken:
-                    failing.append((length, step, phase))
-    return min(failing, key=lambda c: (*length_key(c[0], train_length, min_length), c[1], c[2]), default=None)
 
 
 def _random_cases(count: int) -> list[tuple[str, int, int | None, int]]:
@@ -95,8 +82,8 @@ def test_pair_forms_report_the_brute_force_minimum(pattern, salt, train_length, 
         if form in result.not_applicable:
             assert max_length - unit < min_length
             continue
-        expected = brute_pairs(model, parsed, min_length=min_length, max_length=max_length, train_length=train_length,
-                               unit=unit, oracle=oracle)
+        expected = brute_same_end_pairs(model, pattern, min_length=min_length, max_length=max_length,
+                                        train_length=train_length, unit=unit, oracle=oracle)
         found = result.form(form)
         got = None if found.passed else (found.case[0], found.case[1], found.case[2])
         assert got == expected, (invariant, form)
