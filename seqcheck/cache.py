@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from seqcheck.errors import CacheWarning, ModelError, invalid
+from seqcheck.files import write_atomically
 from seqcheck.patterns import Pattern
 
 try:  # POSIX; elsewhere entries are still written atomically, but concurrent trainings are not merged.
@@ -236,19 +237,6 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 @contextlib.contextmanager
 def _locked(lock_path: Path, *, verbose: int = 0) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``lock_path`` (released on exit, or when the process dies)."""
@@ -394,7 +382,7 @@ def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, see
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             digest = _sha256_file(tmp)
-            _write_atomic(_checksum_path(model_path), f"{digest}  {MODEL_FILE}\n")
+            write_atomically(_checksum_path(model_path), f"{digest}  {MODEL_FILE}\n")
             os.replace(tmp, model_path)
             _fsync_dir(folder)
         finally:
@@ -402,7 +390,7 @@ def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, see
                 tmp.unlink()
         key_data = cache_key_data(rec.name, pat, train_length=train_length, seed=seed, settings=resolved)
         with contextlib.suppress(OSError):  # for humans only: a full disk here must not cost the entry
-            _write_atomic(folder / "key.json", json.dumps(key_data, sort_keys=True, indent=2) + "\n")
+            write_atomically(folder / "key.json", json.dumps(key_data, sort_keys=True, indent=2) + "\n")
         if not verify_entry(model_path):
             raise ModelError(f"cache entry {folder}: the model file does not match its checksum right after writing; "
                              "check the disk and remove the folder")

@@ -395,7 +395,7 @@ class _Recorder:
         path = _option(self.config, "report")
         if path is None or hasattr(self.config, "workerinput"):
             return
-        from seqcheck.cli import write_atomically
+        from seqcheck.files import write_atomically
 
         data = {"version": 1, "seed": _option(self.config, "seed") or 0, "results": self.rows()}
         write_atomically(Path(path), json.dumps(data, indent=2) + "\n")
