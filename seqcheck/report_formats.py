@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from seqcheck.assertions import violation_message
+from seqcheck.errors import printable
 from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS
 from seqcheck.report import Report, accuracy_text, counterexample_heading
 
@@ -59,7 +60,8 @@ def to_junit_xml(report: Report) -> str:
             failure = ET.SubElement(case, "failure", message=message.splitlines()[0], type="InvariantViolation")
             failure.text = message
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    # printable: an escape sequence from a model file reaches no CI log raw, and the XML stays valid
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + printable(ET.tostring(suites, encoding="unicode")) + "\n"
 
 
 def _cell(text: str) -> str:
@@ -99,4 +101,4 @@ def to_markdown(report: Report) -> str:
         lines += ["```", "", "</details>"]
     lines += [f"\n**Diagnosis:** {text}" for text in report.diagnosis]
     lines += ["", f"Reproduce: `{report.reproduce}`", ""]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
