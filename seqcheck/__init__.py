@@ -1,61 +1,49 @@
 """seqcheck: property-based behaviour tests for trained sequence models.
 
-The curated public API.  Importing seqcheck never imports TensorFlow: a framework is imported only
-when a model of it is checked or loaded.
+The curated public API, loaded on first use (PEP 562): ``import seqcheck`` imports none of it, so the
+``seqcheck`` command starts with only what it needs, and ``seqcheck.check`` loads the checking
+machinery when first touched.  Importing seqcheck never imports TensorFlow: a framework is imported
+only when a model of it is checked or loaded.
 """
 
-from seqcheck import strategies
-from seqcheck.assertions import InvariantViolation, assert_holds
-from seqcheck.checking import check
-from seqcheck.errors import InvalidArgument, ModelError, SeqcheckError
-from seqcheck.invariants import (
-    DEFAULT_INVARIANTS,
-    BatchInvariance,
-    Counterexample,
-    Invariant,
-    InvariantResult,
-    LengthGeneralization,
-    PeriodicConsistency,
-    PhaseShiftInvariance,
-    batch_invariance,
-    length_generalization,
-    periodic_consistency,
-    phase_shift_invariance,
-)
-from seqcheck.models import ModelUnderTest, as_model
-from seqcheck.patterns import Pattern
-from seqcheck.report import Report
-from seqcheck.space import CheckSpace
-from seqcheck.subject import Subject, battery
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "DEFAULT_INVARIANTS",
-    "BatchInvariance",
-    "CheckSpace",
-    "Counterexample",
-    "Invariant",
-    "InvariantResult",
-    "InvariantViolation",
-    "InvalidArgument",
-    "LengthGeneralization",
-    "ModelError",
-    "ModelUnderTest",
-    "Pattern",
-    "PeriodicConsistency",
-    "PhaseShiftInvariance",
-    "Report",
-    "SeqcheckError",
-    "Subject",
-    "__version__",
-    "as_model",
-    "assert_holds",
-    "batch_invariance",
-    "battery",
-    "check",
-    "length_generalization",
-    "periodic_consistency",
-    "phase_shift_invariance",
-    "strategies",
-]
+#: Each public name, by the module that defines it.
+_PUBLIC = {
+    "seqcheck.assertions": ("InvariantViolation", "assert_holds"),
+    "seqcheck.checking": ("check",),
+    "seqcheck.errors": ("InvalidArgument", "ModelError", "SeqcheckError"),
+    "seqcheck.invariants": (
+        "DEFAULT_INVARIANTS", "BatchInvariance", "Counterexample", "Invariant", "InvariantResult", "LengthGeneralization",
+        "PeriodicConsistency", "PhaseShiftInvariance", "batch_invariance", "length_generalization", "periodic_consistency",
+        "phase_shift_invariance",
+    ),
+    "seqcheck.models": ("ModelUnderTest", "as_model"),
+    "seqcheck.patterns": ("Pattern",),
+    "seqcheck.report": ("Report",),
+    "seqcheck.space": ("CheckSpace",),
+    "seqcheck.subject": ("Subject", "battery"),
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
+#: Public modules, imported on first use like the names.
+_MODULES = ("strategies",)
+
+__all__ = sorted([*_HOME, *_MODULES, "__version__"])
+
+
+def __getattr__(name: str) -> object:
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value  # later look-ups find it without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
