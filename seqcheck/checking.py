@@ -21,16 +21,28 @@ from seqcheck.space import CheckSpace
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
 
 
-def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str, int | str | None]) -> str:
-    """The one line that reproduces a check: a CLI command for a model file, else a Python call.
+def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str, int | str | bool | None]) -> str:
+    """The one line that reproduces a check: a shell command for a model file (every word quoted), else a Python call.
 
-    ``given`` holds the options that shape the check, ``None`` where the user left the default.
+    ``given`` holds the options that shape the check by :func:`check`'s names, ``None`` where the user
+    left the default; ``True`` is a flag.
     """
+    import shlex
+
+    from seqcheck.spelling import INTERFACE, spell
+
     options = {"pattern": space.pattern.text, **{k: v for k, v in given.items() if v is not None}, "seed": seed}
-    if isinstance(model, (str, os.PathLike)):
-        flags = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in options.items())
-        return f"seqcheck check {os.fspath(model)} {flags}"
-    return f"seqcheck.check(model, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
+    if not isinstance(model, (str, os.PathLike)):
+        return f"seqcheck.check(model, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
+    path = os.fsdecode(model)
+    words = ["seqcheck", "check", os.path.join(".", path) if path.startswith("-") else path]  # not read as an option
+    token = INTERFACE.set("cli")  # spell() names the command line's flags
+    try:
+        for name, value in options.items():
+            words += [spell(name)] if value is True else [spell(name), str(value)]
+    finally:
+        INTERFACE.reset(token)
+    return shlex.join(words)
 
 
 def _rigid_space(subject: ModelUnderTest, space: CheckSpace, *, min_length: int | None, max_length: int | None) -> CheckSpace:
@@ -148,7 +160,10 @@ def check(
         notes.append(f"pattern {parsed.given} reduced to its primitive period: {parsed.text}")
     given = {
         "train_length": train_length, "min_length": min_length, "max_length": max_length, "alphabet_size": alphabet_size,
-        "encoding": encoding, "max_examples": max_examples, "profile": None if profile == DEFAULT_PROFILE else profile,
+        "encoding": encoding, "output": None if output == "auto" else output, "max_examples": max_examples,
+        "profile": None if profile == DEFAULT_PROFILE else profile,
+        "exhaustive_budget": None if exhaustive_budget == DEFAULT_EXHAUSTIVE_BUDGET else exhaustive_budget,
+        "engine": None if engine == "auto" else engine, "allow_unsafe": allow_unsafe or None,
     }
     reproduce = reproduce_line(model, space, seed, given)
     for result in results:

@@ -1,30 +1,55 @@
 """The ``seqcheck`` command: a CI gate for sequence models.
 
-Exit codes: 0 every invariant holds; 1 an invariant is violated; 2 bad input or a model that
-cannot be loaded (one line on stderr, no traceback); 130 interrupted.
+Exit codes: 0 every invariant holds; 1 an invariant is violated, and nothing else; 2 bad input, a
+model that cannot be loaded or a file that cannot be read or written (one line on stderr, no
+traceback); 3 an internal error, a bug (one line; set SEQCHECK_TRACEBACK=1 to see the traceback);
+130 interrupted.
+
+Every output path is checked before the check runs.  ``-`` writes a report to standard output; the
+text report then goes to stderr, so standard output holds the machine-readable report alone.
 """
 
 from __future__ import annotations
 
-import argparse
+import signal
+import sys
+
+EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+TRACEBACK_ENV = "SEQCHECK_TRACEBACK"
+
+
+def _interrupted_while_loading(signum: int, frame: object) -> None:
+    sys.stderr.write("seqcheck: interrupted\n")
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+# Ctrl-C raises KeyboardInterrupt, which main() turns into one line and exit 130; while this module and
+# its imports load, nothing would catch it, so until then Ctrl-C exits at once (unless it is ignored).
+_SIGINT_HANDLER = signal.getsignal(signal.SIGINT)
+if _SIGINT_HANDLER is signal.default_int_handler:
+    try:
+        signal.signal(signal.SIGINT, _interrupted_while_loading)
+    except ValueError:  # imported outside the main thread: not the command
+        pass
+
+import argparse  # this import and those below come after the handler above
+import contextlib
 import importlib.util
 import json
 import os
-import sys
-import tempfile
-from collections.abc import Callable, Sequence
-from pathlib import Path
+import traceback
+from collections.abc import Iterator, Sequence
+from typing import TextIO
 
-from seqcheck.errors import SeqcheckError, invalid
-
-EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from seqcheck.errors import SeqcheckError, first_line, invalid, printable
+from seqcheck.files import check_writable, identity, is_stdout, replace_atomically, write_atomically
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the fix, and exits 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(EXIT_USAGE, printable(f"{self.prog}: error: {message} (see '{self.prog} --help')\n", sys.stderr.encoding))
 
 
 def _whole_number(name: str, minimum: int):
@@ -50,47 +75,37 @@ def _non_negative(name: str):
     return _whole_number(name, 0)
 
 
-def _writable(path: str, option: str) -> Path:
-    """Fail before any work if the report could not be written where the user asked."""
-    target = Path(path)
-    if target.is_dir():
-        raise invalid(option, path, "a file path", "name a file, not a folder")
-    if not target.parent.exists():
-        raise invalid(option, path, "a path in an existing folder", f"create {target.parent} first")
-    return target
-
-
-def _refuse_overwriting(model: str, outputs: dict[str, Path]) -> None:
-    """Reports never overwrite the model under test, nor each other."""
-    seen: dict[str, str] = {os.path.realpath(model): "MODEL"}
+def _outputs(model: str, paths: dict[str, str | None]) -> dict[str, str]:
+    """The outputs asked for, each writable, none of them the model's file or another output's (``-`` at most once)."""
+    outputs = {option: path for option, path in paths.items() if path}
+    seen = {identity(model): "MODEL"}
     for option, path in outputs.items():
-        real = os.path.realpath(path)
-        if real in seen:
-            raise invalid(option, str(path), f"a path other than {seen[real]}'s", "write the report to another file")
-        seen[real] = option
+        check_writable(path, option)
+        key = identity(path)
+        if key in seen:
+            raise invalid(option, path, f"a path other than {seen[key]}'s", "write the report to another file")
+        seen[key] = option
+    return outputs
 
 
-def replace_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """Have ``write(tmp)`` fill a temporary file beside ``path``, then move it into place.
-
-    A reader never sees half a file, and an interrupted write leaves nothing behind. The temporary
-    file keeps ``path``'s suffix, for writers that choose the format by it (Keras, matplotlib).
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
+@contextlib.contextmanager
+def _writing(option: str, path: str) -> Iterator[None]:
+    """An I/O failure while writing what ``option`` asked for: one line naming it."""
     try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        yield
+    except OSError as exc:
+        raise invalid(option, path, "a file written in full", f"writing it failed ({exc.strerror or exc}); free space or choose another path") from None
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader never sees half a file."""
-    replace_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+def _show(text: str, stream: TextIO | None = None) -> None:
+    """Print ``text`` with what a terminal would act on (escape sequences from a model file) escaped."""
+    stream = stream or sys.stdout
+    print(printable(text, getattr(stream, "encoding", None)), file=stream, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from seqcheck.models.base import ENCODINGS, ENGINES, OUTPUT_KINDS
+
     parser = _Parser(prog="seqcheck", description="Property-based behaviour tests for trained sequence models.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -103,16 +118,28 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--min-length", type=_positive("--min-length"), help="shortest window checked (default: the min context)")
     check.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
     check.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
-    check.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
-    check.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report: one test case per invariant")
-    check.add_argument("--markdown", metavar="PATH", help="write a Markdown summary (for a CI job summary)")
-    check.add_argument("--plot", metavar="PATH", help="write the accuracy heatmap (length x phase) as a PNG; needs matplotlib")
+    check.add_argument("--json", metavar="PATH", help="write the machine-readable report here ('-': standard output)")
+    check.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report: one test case per invariant ('-': standard output)")
+    check.add_argument("--markdown", metavar="PATH", help="write a Markdown summary, for a CI job summary ('-': standard output)")
+    check.add_argument(
+        "--plot", metavar="PATH",
+        help="write the accuracy heatmap (length x phase) as a PNG ('-': standard output); needs matplotlib and lengths"
+        " within the exhaustive budget",
+    )
     check.add_argument("--alphabet-size", type=_positive("--alphabet-size"), help="symbols the model predicts (default: from the pattern)")
-    check.add_argument("--encoding", choices=("scalar", "onehot", "tokens"), help="override the detected input layout")
+    check.add_argument("--encoding", choices=ENCODINGS, help="override the detected input layout")
+    check.add_argument(
+        "--output-kind", choices=OUTPUT_KINDS, default="auto",
+        help="what the model's last layer returns (default auto: from its activation, else from its values)",
+    )
     check.add_argument("--max-examples", type=_positive("--max-examples"), help="Hypothesis examples per form (default: the profile's)")
     check.add_argument("--profile", choices=("dev", "ci", "thorough"), default="ci", help="Hypothesis settings profile (default ci)")
     check.add_argument(
-        "--engine", choices=("auto", "numpy", "keras"), default="auto",
+        "--exhaustive-budget", type=_non_negative("--exhaustive-budget"), metavar="N",
+        help="symbols a sweep of every case may feed the model (default 20000000); beyond it, cases are only sampled",
+    )
+    check.add_argument(
+        "--engine", choices=ENGINES, default="auto",
         help="how the model is evaluated: auto (NumPy translation when possible, verified against the model), numpy, keras",
     )
     check.add_argument(
@@ -145,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
     recipe.add_argument("--max-examples", type=_positive("--max-examples"), default=8, help="patterns Hypothesis may draw (default 8)")
     recipe.add_argument("--seed", type=_non_negative("--seed"), default=0, help="seed of training and search (default 0)")
-    recipe.add_argument("--json", metavar="PATH", help="write the machine-readable report here")
+    recipe.add_argument("--json", metavar="PATH", help="write the machine-readable report here ('-': standard output)")
     recipe.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
     recipe.set_defaults(run=_run_check_recipe)
     return parser
@@ -158,51 +185,77 @@ def _version() -> str:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from seqcheck.checking import check
+    from seqcheck.checking import DEFAULT_EXHAUSTIVE_BUDGET, check
 
-    outputs = {
-        option: _writable(path, option)
-        for option, path in (("--json", args.json), ("--junit-xml", args.junit_xml), ("--markdown", args.markdown), ("--plot", args.plot))
-        if path
-    }
-    _refuse_overwriting(args.model, outputs)
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
-    report = check(
-        args.model,
-        pattern=args.pattern,
-        train_length=args.train_length,
-        max_length=args.max_length,
-        min_length=args.min_length,
-        seed=args.seed,
-        alphabet_size=args.alphabet_size,
-        encoding=args.encoding,
-        max_examples=args.max_examples,
-        profile=args.profile,
-        allow_unsafe=args.unsafe_load,
-        engine=args.engine,
-    )
-    print(report.render())
+    budget = DEFAULT_EXHAUSTIVE_BUDGET if args.exhaustive_budget is None else args.exhaustive_budget
+    paths = {"--json": args.json, "--junit-xml": args.junit_xml, "--markdown": args.markdown, "--plot": args.plot}
+    outputs = _outputs(args.model, paths)
+    if args.plot:
+        if importlib.util.find_spec("matplotlib") is None:
+            raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
+        _refuse_plot_over_budget(args, budget)
+    human = sys.stderr if any(is_stdout(path) for path in outputs.values()) else sys.stdout
+    with contextlib.redirect_stdout(human):  # standard output holds the report written there, nothing else
+        report = check(
+            args.model,
+            pattern=args.pattern,
+            train_length=args.train_length,
+            max_length=args.max_length,
+            min_length=args.min_length,
+            seed=args.seed,
+            alphabet_size=args.alphabet_size,
+            encoding=args.encoding,
+            output=args.output_kind,
+            max_examples=args.max_examples,
+            profile=args.profile,
+            exhaustive_budget=budget,
+            allow_unsafe=args.unsafe_load,
+            engine=args.engine,
+        )
+    _show(report.render(), human)
     _write_outputs(report, outputs)
     return EXIT_OK if report.passed else EXIT_VIOLATION
 
 
-def _write_outputs(report, outputs: dict[str, Path]) -> None:
+def _refuse_plot_over_budget(args: argparse.Namespace, budget: int) -> None:
+    """The heatmap needs every length and phase swept: refuse, before the check, lengths beyond the budget."""
+    from seqcheck.patterns import Pattern
+    from seqcheck.space import CheckSpace
+
+    pattern = Pattern.parse(args.pattern, alphabet_size=args.alphabet_size)
+    space = CheckSpace.build(pattern, train_length=args.train_length, max_length=args.max_length, min_length=args.min_length)
+    needed = space.sweep_symbols()
+    if needed <= budget:
+        return
+    longest, swept = space.min_length - 1, 0  # the longest max length whose sweep fits
+    while swept + pattern.period * (longest + 1) <= budget:
+        longest += 1
+        swept += pattern.period * longest
+    fix = f"raise --exhaustive-budget to {needed}"
+    if longest >= space.min_length:
+        fix = f"lower --max-length to {longest} or {fix}"
+    raise invalid(
+        "--plot", args.plot,
+        f"lengths whose sweep fits the exhaustive budget (lengths {space.min_length}..{space.max_length} need {needed}"
+        f" symbols, the budget is {budget}), since the heatmap shows every length and phase",
+        fix,
+    )
+
+
+def _write_outputs(report, outputs: dict[str, str]) -> None:
     from seqcheck.report_formats import to_junit_xml, to_markdown
 
-    writers = {"--json": lambda: report.to_json() + "\n", "--junit-xml": lambda: to_junit_xml(report), "--markdown": lambda: to_markdown(report)}
+    texts = {"--json": lambda: report.to_json() + "\n", "--junit-xml": lambda: to_junit_xml(report), "--markdown": lambda: to_markdown(report)}
     for option, path in outputs.items():
-        if option in writers:
-            write_atomically(path, writers[option]())
-    if "--plot" in outputs:
-        from seqcheck.heatmap import plot_heatmap
+        with _writing(option, path):
+            if option in texts:
+                write_atomically(path, texts[option]())
+            else:
+                from seqcheck.heatmap import plot_heatmap
 
-        correct = report["length generalization"].correct_by_length
-        if not correct:
-            raise invalid("--plot", str(outputs["--plot"]), "lengths within the sweep budget (accuracy by length and phase)",
-                          "lower --max-length to draw the heatmap")
-        title = f"{Path(report.model).name}, pattern {report.space.pattern}: right (green) / wrong (red)"
-        replace_atomically(outputs["--plot"], lambda tmp: plot_heatmap(correct, tmp, title=title))
+                correct = report["length generalization"].correct_by_length
+                title = printable(f"{os.path.basename(report.model)}, pattern {report.space.pattern}: right (green) / wrong (red)")
+                replace_atomically(path, lambda tmp: plot_heatmap(correct, tmp, title=title))
 
 
 def _progress() -> int:
@@ -214,7 +267,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     from seqcheck.demo import render_demo, run_demo
 
     outcome = run_demo(seed=args.seed, max_length=args.max_length, cache_dir=args.cache_dir, verbose=_progress())
-    print(render_demo(outcome))
+    _show(render_demo(outcome))
     return EXIT_OK if outcome.succeeded else EXIT_VIOLATION
 
 
@@ -222,51 +275,77 @@ def _run_train(args: argparse.Namespace) -> int:
     from seqcheck.patterns import Pattern
     from seqcheck.recipes import get_recipe, train
 
-    output = _writable(args.output, "--output")
-    if output.suffix != ".keras":
-        raise invalid("--output", args.output, "a path ending in .keras", "Keras saves models in the .keras format")
-    if output.exists() and not args.force:
-        raise invalid("--output", args.output, "a path that does not exist yet", "choose another path or pass --force to overwrite it")
+    output = args.output
+    check_writable(output, "--output")
+    if os.path.splitext(output)[1] != ".keras":
+        raise invalid("--output", output, "a path ending in .keras", "Keras saves models in the .keras format")
+    if os.path.exists(output) and not args.force:
+        raise invalid("--output", output, "a path that does not exist yet", "choose another path or pass --force to overwrite it")
     recipe, pattern = get_recipe(args.recipe), Pattern.parse(args.pattern)
     model = train(recipe.name, pattern, train_length=args.train_length, seed=args.seed, verbose=_progress())
-    replace_atomically(output, model.save)
-    print(f"saved {recipe.name} model for pattern {pattern} (N={args.train_length}, seed {args.seed}) to {output}")
+    with _writing("--output", output):
+        replace_atomically(output, model.save)
+    _show(f"saved {recipe.name} model for pattern {pattern} (N={args.train_length}, seed {args.seed}) to {output}")
     return EXIT_OK
 
 
 def _run_check_recipe(args: argparse.Namespace) -> int:
     from seqcheck.recipe_check import check_recipe
 
-    json_path = _writable(args.json, "--json") if args.json else None
-    result = check_recipe(
-        args.recipe,
-        alphabet_size=args.alphabet_size,
-        min_period=args.min_period,
-        max_period=args.max_period,
-        train_length=args.train_length,
-        max_length=args.max_length,
-        seed=args.seed,
-        max_examples=args.max_examples,
-        cache_dir=args.cache_dir,
-        verbose=_progress(),
-    )
-    print(result.render())
-    if json_path is not None:
-        write_atomically(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
+    if args.json:
+        check_writable(args.json, "--json")
+    human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
+    with contextlib.redirect_stdout(human):  # Keras's training log too: standard output holds the report alone
+        result = check_recipe(
+            args.recipe,
+            alphabet_size=args.alphabet_size,
+            min_period=args.min_period,
+            max_period=args.max_period,
+            train_length=args.train_length,
+            max_length=args.max_length,
+            seed=args.seed,
+            max_examples=args.max_examples,
+            cache_dir=args.cache_dir,
+            verbose=_progress(),
+        )
+    _show(result.render(), human)
+    if args.json:
+        with _writing("--json", args.json):
+            write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
     return EXIT_OK if result.passed else EXIT_VIOLATION
 
 
+def _failed_io(exc: OSError) -> str:
+    """One line for an I/O failure no option names (a closed standard output, a file read by a library)."""
+    if exc.filename is None:
+        return str(invalid("output", "stdout", "an output open until seqcheck ends", f"{exc.strerror or exc}; keep its reader open"))
+    return str(invalid("path", exc.filename, "a file seqcheck can use", f"{exc.strerror or exc}; check it and its folder"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command; the return value is the exit code (see the module's docstring)."""
     try:
+        args = build_parser().parse_args(argv)
         return args.run(args)
     except SeqcheckError as exc:
-        print(f"seqcheck: error: {exc}", file=sys.stderr)
+        _show(f"seqcheck: error: {exc}", sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        _show(f"seqcheck: error: {_failed_io(exc)}", sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("seqcheck: interrupted", file=sys.stderr)
+        _show("seqcheck: interrupted", sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback on request
+        if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+            traceback.print_exc()
+        _show(f"seqcheck: internal error: {type(exc).__name__}: {first_line(exc)}; set {TRACEBACK_ENV}=1 to see the traceback",
+              sys.stderr)
+        return EXIT_INTERNAL
 
+
+if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:  # loaded: main() takes Ctrl-C from here
+    signal.signal(signal.SIGINT, _SIGINT_HANDLER)
 
 if __name__ == "__main__":
     sys.exit(main())
