@@ -824,3 +824,8 @@ def regression_error(report, invariant: object | None = None) -> AssertionError 
             error.args = (text + ("" if result.passed else "\n" + violation_message(result)),)
             return error
     return None
+
+
+def render_diff(report, new_shown: str) -> str:
+    """What ``seqcheck diff`` prints: the NEW report named, then its comparison with OLD."""
+    return "\n".join([f"report {new_shown} (model {report.model}, seed {report.seed})", *report.comparison.lines()])

@@ -22,6 +22,8 @@ from seqcheck.errors import InvalidArgument
 from seqcheck.report_formats import to_junit_xml, to_markdown
 from tests.handmade import BreaksBeyond, ExactRule, StartAnchored, _Rule
 
+pytest_plugins = ["pytester"]
+
 REPO = Path(__file__).resolve().parents[1]
 PATTERN, N = "11000", 10
 
@@ -477,3 +479,68 @@ def test_a_subject_refuses_a_bad_baseline_when_declared(tmp_path):
     with pytest.raises(InvalidArgument, match="known_violations=.*expected no known violations together with a baseline"):
         seqcheck.Subject("m", ExactRule(PATTERN), pattern=PATTERN, known_violations={"length_generalization"},
                          baseline=run(ExactRule(PATTERN)))
+
+
+# -- the reference models: the seed's LSTM and its fix -------------------------------------------------------------
+
+USER_TEST = """
+import pytest
+from seqcheck.assertions import assert_holds
+
+def test_invariant_holds(seqcheck_result):
+    assert_holds(seqcheck_result)
+"""
+
+
+@pytest.fixture(scope="module")
+def reference_reports(seed_model_path, fixed_model_path, tmp_path_factory):
+    """seed.json and fixed.json: the reports of the two reference models, as `seqcheck check --json` writes them."""
+    folder = tmp_path_factory.mktemp("reference")
+    for name, model in (("seed", seed_model_path), ("fixed", fixed_model_path)):
+        report = seqcheck.check(str(model), pattern=PATTERN, train_length=N)
+        (folder / f"{name}.json").write_text(report.to_json() + "\n")
+    return folder
+
+
+def _dropped_lengths(folder: Path) -> str:
+    """The lengths at which the seed model is less accurate than the fix, from the two reports."""
+    seed = json.loads((folder / "seed.json").read_text())["invariants"][1]["accuracy_by_length"]
+    return length_ranges([int(n) for n, accuracy in seed.items() if accuracy < 1.0])
+
+
+def test_plugin_gates_the_configured_model_against_a_baseline(pytester, seed_model_path, reference_reports):
+    pytester.makepyfile(test_props=USER_TEST)
+    args = ("--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", PATTERN, "--seqcheck-train-length", str(N))
+    regressed = pytester.runpytest_subprocess(*args, "--seqcheck-baseline", str(reference_reports / "fixed.json"))
+    regressed.assert_outcomes(passed=1, failed=3)
+    regressed.stdout.fnmatch_lines([
+        f"seqcheck: seed 0, profile ci, checking model {seed_model_path}, pattern 11000, against baseline {reference_reports / 'fixed.json'}",
+        "*- Captured seqcheck regression call -*",
+        f"length generalization: regression at lengths {_dropped_lengths(reference_reports)}",
+        "*= seqcheck =*",
+        "*length generalization    REGRESSION*",
+    ])
+    # The seed model against its own report (from the ini file, read from its folder): known limits, no failure.
+    (pytester.path / "seed.json").write_text((reference_reports / "seed.json").read_text())
+    pytester.makeini(
+        f"[pytest]\nseqcheck_model = {seed_model_path}\nseqcheck_pattern = 11000\nseqcheck_train_length = 10\n"
+        "seqcheck_baseline = seed.json\n"
+    )
+    known = pytester.runpytest_subprocess()
+    known.assert_outcomes(passed=1, xfailed=3)
+    known.stdout.fnmatch_lines(["*length generalization    FAIL (known)*"])
+
+
+def test_plugin_refuses_a_bad_baseline_at_start_up(pytester, seed_model_path, reference_reports):
+    pytester.makepyfile(test_props=USER_TEST)
+    args = ("--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", PATTERN, "--seqcheck-train-length", str(N))
+    (pytester.path / "edited.json").write_text('{"version": 1}')
+    result = pytester.runpytest_subprocess(*args, "--seqcheck-baseline", "edited.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--seqcheck-baseline='edited.json': expected a report of version 2, which this seqcheck reads*"])
+    result = pytester.runpytest_subprocess(*args, "--seqcheck-max-length", "30", "--seqcheck-baseline", str(reference_reports / "seed.json"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*expected a baseline on this check's pattern and range; its max length is 40, this check's is 30*"])
+    result = pytester.runpytest_subprocess("--seqcheck-baseline", str(reference_reports / "seed.json"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--seqcheck-baseline=* needs --seqcheck-model (ini seqcheck_model): the model gated against it*"])
