@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable, Sequence
 
 from seqcheck.confirmation import disagreement
@@ -17,6 +18,7 @@ from seqcheck.profiles import DEFAULT_PROFILE, search_settings
 from seqcheck.report import Report
 from seqcheck.search import run_invariant
 from seqcheck.space import CheckSpace
+from seqcheck.spelling import INTERFACE, spell
 
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
 
@@ -25,12 +27,8 @@ def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str,
     """The one line that reproduces a check: a shell command for a model file (every word quoted), else a Python call.
 
     ``given`` holds the options that shape the check by :func:`check`'s names, ``None`` where the user
-    left the default; ``True`` is a flag.
+    left the default; ``True`` is a flag, a list is comma-separated on the command line.
     """
-    import shlex
-
-    from seqcheck.spelling import INTERFACE, spell
-
     options = {"pattern": space.pattern.text, **{k: v for k, v in given.items() if v is not None}, "seed": seed}
     if not isinstance(model, (str, os.PathLike)):
         return f"seqcheck.check(model, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
@@ -39,7 +37,8 @@ def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str,
     token = INTERFACE.set("cli")  # spell() names the command line's flags
     try:
         for name, value in options.items():
-            words += [spell(name)] if value is True else [spell(name), str(value)]
+            text = ",".join(value) if isinstance(value, list) else str(value)
+            words += [spell(name)] if value is True else [spell(name), text]
     finally:
         INTERFACE.reset(token)
     return shlex.join(words)
@@ -164,6 +163,7 @@ def check(
         "profile": None if profile == DEFAULT_PROFILE else profile,
         "exhaustive_budget": None if exhaustive_budget == DEFAULT_EXHAUSTIVE_BUDGET else exhaustive_budget,
         "engine": None if engine == "auto" else engine, "allow_unsafe": allow_unsafe or None,
+        "invariants": None if invariants is None else [invariant.name for invariant in battery],
     }
     reproduce = reproduce_line(model, space, seed, given)
     for result in results:

@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from seqcheck.errors import SeqcheckError, first_line, invalid, printable
+from seqcheck.spelling import INTERFACE
 from seqcheck.files import check_writable, identity, is_stdout, replace_atomically, write_atomically
 
 
@@ -103,6 +104,15 @@ def _show(text: str, stream: TextIO | None = None) -> None:
     print(printable(text, getattr(stream, "encoding", None)), file=stream, flush=True)
 
 
+#: ``--quiet`` of the commands that train: training progress goes to standard error unless silenced.
+QUIET, QUIET_OPTIONS = ("--quiet", "-q"), {"action": "store_true", "help": "no training progress on standard error"}
+
+
+def _names(text: str) -> list[str]:
+    """An argparse type: comma-separated names (invariants), checked by the library against what exists."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from seqcheck.models.base import ENCODINGS, ENGINES, OUTPUT_KINDS
 
@@ -146,12 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--unsafe-load", action="store_true",
         help="allow a model file that carries code (Lambda layers) to run it: only for files you trust",
     )
+    check.add_argument(
+        "--invariants", metavar="NAMES", type=_names,
+        help="the invariants to check, comma-separated identifiers or titles (default: all), e.g. length_generalization",
+    )
     check.set_defaults(run=_run_check)
 
     demo = commands.add_parser("demo", help="the seed's model against its fix, on the built-in reference models")
     demo.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
     demo.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default 4N)")
     demo.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
+    demo.add_argument(*QUIET, **QUIET_OPTIONS)
     demo.set_defaults(run=_run_demo)
 
     train = commands.add_parser("train", help="train a recipe on a pattern and save the .keras file")
@@ -161,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=_non_negative("--seed"), default=0, help="training seed (default 0)")
     train.add_argument("--output", "-o", required=True, metavar="PATH", help="where to save the model (.keras)")
     train.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    train.add_argument(*QUIET, **QUIET_OPTIONS)
     train.set_defaults(run=_run_train)
 
     recipe = commands.add_parser("check-recipe", help="find the smallest pattern on which a recipe's models break")
@@ -174,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--seed", type=_non_negative("--seed"), default=0, help="seed of training and search (default 0)")
     recipe.add_argument("--json", metavar="PATH", help="write the machine-readable report here ('-': standard output)")
     recipe.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
+    recipe.add_argument(*QUIET, **QUIET_OPTIONS)
     recipe.set_defaults(run=_run_check_recipe)
     return parser
 
@@ -211,6 +228,7 @@ def _run_check(args: argparse.Namespace) -> int:
             exhaustive_budget=budget,
             allow_unsafe=args.unsafe_load,
             engine=args.engine,
+            invariants=args.invariants,
         )
     _show(report.render(), human)
     _write_outputs(report, outputs)
@@ -253,20 +271,23 @@ def _write_outputs(report, outputs: dict[str, str]) -> None:
             else:
                 from seqcheck.heatmap import plot_heatmap
 
-                correct = report["length generalization"].correct_by_length
-                title = printable(f"{os.path.basename(report.model)}, pattern {report.space.pattern}: right (green) / wrong (red)")
-                replace_atomically(path, lambda tmp: plot_heatmap(correct, tmp, title=title))
+                correct = report["length_generalization"].correct_by_length
+                title = printable(f"{os.path.basename(report.model)}, pattern {report.space.pattern}: right and wrong windows")
+                replace_atomically(path, lambda tmp: plot_heatmap(correct, tmp, title=title, train_length=report.space.train_length))
 
 
-def _progress() -> int:
-    """Keras's verbosity for training: a live bar on a terminal, one line per epoch in a log."""
-    return 1 if sys.stdout.isatty() else 2
+def _progress(args: argparse.Namespace) -> int:
+    """The training progress's verbosity (it goes to standard error): none with ``--quiet``, a live bar on a
+    terminal, one line per epoch in a log."""
+    if args.quiet:
+        return 0
+    return 1 if sys.stderr.isatty() else 2
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from seqcheck.demo import render_demo, run_demo
 
-    outcome = run_demo(seed=args.seed, max_length=args.max_length, cache_dir=args.cache_dir, verbose=_progress())
+    outcome = run_demo(seed=args.seed, max_length=args.max_length, cache_dir=args.cache_dir, verbose=_progress(args))
     _show(render_demo(outcome))
     return EXIT_OK if outcome.succeeded else EXIT_VIOLATION
 
@@ -282,7 +303,7 @@ def _run_train(args: argparse.Namespace) -> int:
     if os.path.exists(output) and not args.force:
         raise invalid("--output", output, "a path that does not exist yet", "choose another path or pass --force to overwrite it")
     recipe, pattern = get_recipe(args.recipe), Pattern.parse(args.pattern)
-    model = train(recipe.name, pattern, train_length=args.train_length, seed=args.seed, verbose=_progress())
+    model = train(recipe.name, pattern, train_length=args.train_length, seed=args.seed, verbose=_progress(args))
     with _writing("--output", output):
         replace_atomically(output, model.save)
     _show(f"saved {recipe.name} model for pattern {pattern} (N={args.train_length}, seed {args.seed}) to {output}")
@@ -306,7 +327,7 @@ def _run_check_recipe(args: argparse.Namespace) -> int:
             seed=args.seed,
             max_examples=args.max_examples,
             cache_dir=args.cache_dir,
-            verbose=_progress(),
+            verbose=_progress(args),
         )
     _show(result.render(), human)
     if args.json:
@@ -317,13 +338,21 @@ def _run_check_recipe(args: argparse.Namespace) -> int:
 
 def _failed_io(exc: OSError) -> str:
     """One line for an I/O failure no option names (a closed standard output, a file read by a library)."""
-    if exc.filename is None:
-        return str(invalid("output", "stdout", "an output open until seqcheck ends", f"{exc.strerror or exc}; keep its reader open"))
-    return str(invalid("path", exc.filename, "a file seqcheck can use", f"{exc.strerror or exc}; check it and its folder"))
+    if exc.filename is None:  # spelled as values, not as options: no option names them
+        return f"output='stdout': expected an output open until seqcheck ends; {exc.strerror or exc}; keep its reader open"
+    return f"path={exc.filename!r}: expected a file seqcheck can use; {exc.strerror or exc}; check it and its folder"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; the return value is the exit code (see the module's docstring)."""
+    interface = INTERFACE.set("cli")  # messages spell options as this command line does: --alphabet-size=3
+    try:
+        return _run(argv)
+    finally:
+        INTERFACE.reset(interface)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)

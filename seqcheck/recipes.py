@@ -20,6 +20,7 @@ Importing this module does not import TensorFlow or Keras: :func:`train` does, w
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import warnings
@@ -191,7 +192,7 @@ def _fit_varied_window(pattern: Pattern, train_length: int, seed: int, verbose: 
             print(
                 f"varied-window step {step}/{steps}  lengths {lo}..{hi}  loss {loss_sum / seen:.4f}  "
                 f"accuracy {acc_sum / seen:.4f}  {time.perf_counter() - started:.1f}s",
-                file=sys.stdout, flush=True,
+                file=sys.stderr, flush=True,
             )
             loss_sum, acc_sum, seen = 0.0, 0.0, 0
     return model
@@ -230,8 +231,9 @@ def train(recipe: str | Recipe, pattern: Pattern | str, *, train_length: int = 1
 
     ``train_length`` is N, ``seed`` seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``)
     and the recipe's own data sampling, so a seed gives the same model on the same machine and
-    library versions. ``verbose`` is 0 (quiet), 1 or 2 (progress). ``settings`` overrides some of
-    the recipe's defaults (see ``RECIPES[name].settings``).
+    library versions. ``verbose`` is 0 (quiet), 1 or 2 (progress, on standard error: standard
+    output is for reports). ``settings`` overrides some of the recipe's defaults (see
+    ``RECIPES[name].settings``).
     """
     rec = get_recipe(recipe)
     pat = Pattern.parse(pattern)
@@ -244,4 +246,5 @@ def train(recipe: str | Recipe, pattern: Pattern | str, *, train_length: int = 1
     resolved = rec.resolve_settings(settings)
     keras = _keras()
     keras.utils.set_random_seed(int(seed))
-    return rec.fit(pat, int(train_length), int(seed), verbose, resolved)
+    with contextlib.redirect_stdout(sys.stderr):  # Keras prints its progress bar to standard output
+        return rec.fit(pat, int(train_length), int(seed), verbose, resolved)

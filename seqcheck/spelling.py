@@ -23,6 +23,8 @@ _UNSET = object()
 def spell(name: str, value: object = _UNSET) -> str:
     """``name`` (with ``value``) as the user types it: ``train_length=10`` or ``--train-length=10``; without a
     value, the option alone (``train_length=``, ``--train-length``)."""
+    if name.startswith("-"):  # already a command-line flag (an error about --json names it so)
+        return name if value is _UNSET or value is True else f"{name}={shlex.quote(str(value))}"
     if INTERFACE.get() == "cli":
         flag = _CLI_FLAGS.get(name, "--" + name.replace("_", "-"))
         return flag if value is _UNSET or value is True else f"{flag}={shlex.quote(str(value))}"

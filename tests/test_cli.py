@@ -65,7 +65,7 @@ def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path, ca
         (["check", "missing.keras", "--pattern", "11000"], "no such file"),
         (["check", "{model}", "--pattern", "0000"], "period of at least 2"),
         (["check", "{model}", "--pattern", "1,0 0"], "do not mix separators"),
-        (["check", "{model}", "--pattern", "11000", "--max-length", "2"], "max_length=2"),
+        (["check", "{model}", "--pattern", "11000", "--max-length", "2"], "--max-length=2"),
         (["check", "{model}", "--pattern", "11000", "--train-length", "0"], "--train-length=0"),
         (["check", "{model}", "--pattern", "11000", "--train-length", "ten"], "--train-length='ten'"),
         (["check", "{model}", "--pattern", "11000", "--json", "{tmp}/no/such/dir/r.json"], "create"),

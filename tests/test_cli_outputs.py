@@ -141,7 +141,7 @@ def test_a_socket_is_refused_before_the_check(model, tmp_path, capsys):
         server.close()
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith(f"seqcheck: error: --json={str(path)!r}: expected a path a report can be written to;")
+    assert captured.err.startswith(f"seqcheck: error: --json={shlex.quote(str(path))}: expected a path a report can be written to;")
 
 
 def test_a_device_without_write_permission_is_refused_before_the_check(model, tmp_path, monkeypatch, capsys):
@@ -152,7 +152,7 @@ def test_a_device_without_write_permission_is_refused_before_the_check(model, tm
     assert main(["check", str(model), *FAST, "--json", str(null)]) == 2  # as a user other than root would get
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == (
-        f"seqcheck: error: --json={str(null)!r}: expected a path a report can be written to; Permission denied; choose another path\n"
+        f"seqcheck: error: --json={shlex.quote(str(null))}: expected a path a report can be written to; Permission denied; choose another path\n"
     )
 
 
@@ -186,7 +186,7 @@ def test_a_failed_write_is_one_line_exit_2_and_the_old_report_stays(model, tmp_p
     monkeypatch.setattr(files.os, "fsync", full)
     assert main(["check", str(model), *FAST, "--json", str(report)]) == 2
     err = capsys.readouterr().err
-    assert err == (f"seqcheck: error: --json={str(report)!r}: expected a file written in full; writing it failed"
+    assert err == (f"seqcheck: error: --json={shlex.quote(str(report))}: expected a file written in full; writing it failed"
                    " (No space left on device); free space or choose another path\n")
     assert report.read_text() == "the previous report\n" and [p.name for p in tmp_path.iterdir()] == ["r.json"]
 

@@ -144,9 +144,12 @@ def test_kary_pattern_gets_onehot_inputs_and_softmax(name, training_data):
 
 
 @pytest.mark.slow
-def test_verbose_one_reports_progress(capsys):
-    recipes.train("varied-window", SEED_PATTERN, seed=0, verbose=1, settings=TINY["varied-window"])
-    assert "varied-window step 30/30" in capsys.readouterr().out
+@pytest.mark.parametrize("name", ["varied-window", "fixed-window"])
+def test_progress_goes_to_standard_error_never_to_the_report(name, capsys):
+    recipes.train(name, SEED_PATTERN, seed=0, verbose=2, settings=TINY[name])
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert ("varied-window step 30/30" if name == "varied-window" else " - accuracy: ") in err
 
 
 def test_unknown_recipe_names_the_known_ones():
