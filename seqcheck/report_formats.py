@@ -100,5 +100,6 @@ def to_markdown(report: Report) -> str:
             lines += [violation_message(result), ""]
         lines += ["```", "", "</details>"]
     lines += [f"\n**Diagnosis:** {text}" for text in report.diagnosis]
+    lines += [f"\n**Hint:** {text}" for text in report.hints]
     lines += ["", f"Reproduce: `{report.reproduce}`", ""]
     return printable("\n".join(lines))
