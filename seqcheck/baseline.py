@@ -120,7 +120,7 @@ def _read_json(path: str, src: Source) -> object:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_REPORT_BYTES + 1)
     except FileNotFoundError:
-        raise src.error("an existing file", "check the path of the predecessor's report (seqcheck check ... --json PATH)") from None
+        raise src.error("an existing file", "check the path of the report (seqcheck check ... --json PATH writes one)") from None
     except IsADirectoryError:
         raise src.error("a file, not a folder", "give the path of the predecessor's JSON report") from None
     except OSError as exc:

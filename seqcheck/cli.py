@@ -1,6 +1,7 @@
 """The ``seqcheck`` command: a CI gate for sequence models.
 
-Exit codes: 0 every invariant holds; 1 an invariant is violated, and nothing else; 2 bad input, a
+Exit codes: 0 every invariant holds; 1 an invariant is violated (against a baseline, ``--baseline`` or
+``seqcheck diff``: a regression), and nothing else; 2 bad input, a
 model that cannot be loaded or a file that cannot be read or written (one line on stderr, no
 traceback); 3 an internal error, a bug (one line; set SEQCHECK_TRACEBACK=1 to see the traceback);
 130 interrupted.
@@ -76,10 +77,26 @@ def _non_negative(name: str):
     return _whole_number(name, 0)
 
 
-def _outputs(model: str, paths: dict[str, str | None]) -> dict[str, str]:
-    """The outputs asked for, each writable, none of them the model's file or another output's (``-`` at most once)."""
+def _fraction(name: str):
+    """An argparse type: a number from 0 to 1 (an accuracy), else a message naming ``name=value``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{name}={text!r}: expected a number from 0 to 1 (an accuracy)")
+        return value
+
+    return parse
+
+
+def _outputs(model: str, paths: dict[str, str | None], inputs: dict[str, str] | None = None) -> dict[str, str]:
+    """The outputs asked for, each writable, none of them the model's file, another input's (``inputs``: a baseline
+    by its option) or another output's (``-`` at most once)."""
     outputs = {option: path for option, path in paths.items() if path}
-    seen = {identity(model): "MODEL"}
+    seen = {identity(model): "MODEL", **{identity(path): name for name, path in (inputs or {}).items()}}
     for option, path in outputs.items():
         check_writable(path, option)
         key = identity(path)
@@ -160,7 +177,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--invariants", metavar="NAMES", type=_names,
         help="the invariants to check, comma-separated identifiers or titles (default: all), e.g. length_generalization",
     )
+    check.add_argument(
+        "--baseline", metavar="REPORT",
+        help="the predecessor's report (--json) on the same pattern and range: exit 1 only for a regression, improvements listed",
+    )
+    check.add_argument(
+        "--tolerance", type=_fraction("--tolerance"), default=0.0, metavar="X",
+        help="with --baseline: how much lower accuracy at a length is not a regression (default 0)",
+    )
     check.set_defaults(run=_run_check)
+
+    diff = commands.add_parser("diff", help="compare two reports seqcheck wrote (--json), without running a model")
+    diff.add_argument("old", metavar="OLD", help="the predecessor's report: the baseline")
+    diff.add_argument("new", metavar="NEW", help="the report gated against it, on the same pattern and range")
+    diff.add_argument(
+        "--tolerance", type=_fraction("--tolerance"), default=0.0, metavar="X",
+        help="how much lower accuracy at a length is not a regression (default 0)",
+    )
+    diff.add_argument("--json", metavar="PATH", help="write NEW's report with the comparison here ('-': standard output)")
+    diff.add_argument("--junit-xml", metavar="PATH", help="write JUnit XML: a test case per invariant, failing on a regression ('-': standard output)")
+    diff.add_argument("--markdown", metavar="PATH", help="write a Markdown summary, for a CI job summary ('-': standard output)")
+    diff.add_argument("--plot", metavar="PATH", help="write the two accuracy curves as a PNG ('-': standard output); needs matplotlib")
+    diff.set_defaults(run=_run_diff)
 
     demo = commands.add_parser("demo", help="the seed's model against its fix, on the built-in reference models")
     demo.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
@@ -206,11 +244,18 @@ def _run_check(args: argparse.Namespace) -> int:
 
     budget = DEFAULT_EXHAUSTIVE_BUDGET if args.exhaustive_budget is None else args.exhaustive_budget
     paths = {"--json": args.json, "--junit-xml": args.junit_xml, "--markdown": args.markdown, "--plot": args.plot}
-    outputs = _outputs(args.model, paths)
+    outputs = _outputs(args.model, paths, {"--baseline": args.baseline} if args.baseline else None)
+    baseline = None
+    if args.baseline is not None:
+        from seqcheck.baseline import Baseline
+
+        baseline = Baseline.load(args.baseline)  # a bad baseline is one line before any model is loaded
     if args.plot:
         if importlib.util.find_spec("matplotlib") is None:
             raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
         _refuse_plot_over_budget(args, budget)
+        if baseline is not None:
+            _refuse_plot_without_accuracy(args.plot, baseline.data, "--baseline")
     human = sys.stderr if any(is_stdout(path) for path in outputs.values()) else sys.stdout
     with contextlib.redirect_stdout(human):  # standard output holds the report written there, nothing else
         report = check(
@@ -229,6 +274,8 @@ def _run_check(args: argparse.Namespace) -> int:
             allow_unsafe=args.unsafe_load,
             engine=args.engine,
             invariants=args.invariants,
+            baseline=baseline,
+            tolerance=args.tolerance,
         )
     _show(report.render(), human)
     _write_outputs(report, outputs)
@@ -260,6 +307,38 @@ def _refuse_plot_over_budget(args: argparse.Namespace, budget: int) -> None:
     )
 
 
+def _refuse_plot_without_accuracy(path: str, data: dict, name: str) -> None:
+    """Against a baseline, the plot is the two accuracy curves: refuse, before the work, a report without accuracy."""
+    if not any(inv["accuracy_by_length"] for inv in data["invariants"]):
+        raise invalid(
+            "--plot", path, f"{name}'s report to hold accuracy by length, since the plot shows the two accuracy curves",
+            "write it again with lengths within the exhaustive budget, or drop --plot",
+        )
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    """``seqcheck diff OLD NEW``: NEW's report against OLD's, no model run; exit 1 only for a regression."""
+    from seqcheck.baseline import diff, render_diff
+
+    paths = {"--json": args.json, "--junit-xml": args.junit_xml, "--markdown": args.markdown, "--plot": args.plot}
+    outputs = _outputs(args.new, paths, {"OLD": args.old, "NEW": args.new})
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
+    report = diff(args.old, args.new, tolerance=args.tolerance)
+    if args.plot:
+        from seqcheck.baseline import accuracy_change
+
+        if accuracy_change(report.comparison) is None:
+            raise invalid(
+                "--plot", args.plot, "OLD and NEW to hold accuracy by length, since the plot shows the two accuracy curves",
+                "write them again with lengths within the exhaustive budget, or drop --plot",
+            )
+    human = sys.stderr if any(is_stdout(path) for path in outputs.values()) else sys.stdout
+    _show(render_diff(report, args.new), human)
+    _write_outputs(report, outputs)
+    return EXIT_OK if report.passed else EXIT_VIOLATION
+
+
 def _write_outputs(report, outputs: dict[str, str]) -> None:
     from seqcheck.report_formats import to_junit_xml, to_markdown
 
@@ -268,6 +347,11 @@ def _write_outputs(report, outputs: dict[str, str]) -> None:
         with _writing(option, path):
             if option in texts:
                 write_atomically(path, texts[option]())
+            elif report.comparison is not None:  # against a baseline: the two accuracy curves
+                from seqcheck.baseline import plot_comparison
+
+                title = printable(f"{os.path.basename(report.model)} against {report.comparison.baseline}: accuracy by length")
+                replace_atomically(path, lambda tmp: plot_comparison(report.comparison, tmp, title=title))
             else:
                 from seqcheck.heatmap import plot_heatmap
 
