@@ -265,7 +265,7 @@ def test_nan_and_infinite_outputs_of_a_keras_model_are_violations(tmp_path):
     model.save(path)
     assert main(["check", str(path), "--pattern", "11000", "--max-examples", "10", "--json", str(out)]) == 1
     data = json.loads(out.read_text())
-    lengths = next(inv for inv in data["invariants"] if inv["name"] == "length generalization")
+    lengths = next(inv for inv in data["invariants"] if inv["name"] == "length_generalization")
     assert not lengths["passed"] and lengths["counterexample"]["length"] == 3
 
 
