@@ -256,14 +256,6 @@ def test_a_baseline_file_is_read_and_named(baseline_file):
     assert f"\nbaseline {baseline_file} (model StartAnchored, seed 0): same pattern 11000, lengths 3..40" in report.render()
 
 
-def _edited(edit):
-    def apply(data):
-        edit(data)
-        return data
-
-    return apply
-
-
 def _drop_status(data):
     del data["invariants"][0]["status"]
 
