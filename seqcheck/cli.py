@@ -283,9 +283,16 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _refuse_plot_over_budget(args: argparse.Namespace, budget: int) -> None:
-    """The heatmap needs every length and phase swept: refuse, before the check, lengths beyond the budget."""
+    """The heatmap needs every length and phase swept by length generalization: refuse, before the check, a
+    choice of invariants without it and lengths beyond the budget."""
+    from seqcheck.invariants import length_generalization, resolve_invariant
     from seqcheck.patterns import Pattern
     from seqcheck.space import CheckSpace
+
+    if args.invariants is not None and length_generalization not in [resolve_invariant(name, option="--invariants")
+                                                                     for name in args.invariants]:
+        raise invalid("--plot", args.plot, "length_generalization among --invariants, since the heatmap shows its windows",
+                      "add length_generalization to --invariants, or drop --plot")
 
     pattern = Pattern.parse(args.pattern, alphabet_size=args.alphabet_size)
     space = CheckSpace.build(pattern, train_length=args.train_length, max_length=args.max_length, min_length=args.min_length)

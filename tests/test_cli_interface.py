@@ -54,3 +54,11 @@ def test_training_progress_goes_to_standard_error_and_quiet_silences_it(quiet, t
     assert code == 0 and output.is_file()
     assert out == f"saved fixed-window model for pattern 11000 (N=10, seed 0) to {output}\n"
     assert (" - accuracy: " in err) is not quiet
+
+
+def test_a_plot_needs_length_generalization_among_the_invariants(seed_model_path, tmp_path, capsys):
+    code = main(["check", str(seed_model_path), "--pattern", "11000", "--invariants", "phase_shift_invariance",
+                 "--plot", str(tmp_path / "h.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "h.png").exists()
+    assert err.startswith("seqcheck: error: --plot=") and "length_generalization among --invariants" in err
