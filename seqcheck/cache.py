@@ -238,7 +238,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(lock_path: Path, *, verbose: int = 0) -> Iterator[None]:
+def locked(lock_path: Path, *, verbose: int = 0) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``lock_path`` (released on exit, or when the process dies)."""
     if fcntl is None:  # pragma: no cover - Windows
         yield
@@ -360,7 +360,7 @@ def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, see
             f"point --cache-dir or ${CACHE_DIR_ENV} at a folder you can write",
         ) from exc
     _refuse_odd_files(folder)
-    with _locked(folder / _LOCK_FILE, verbose=verbose):
+    with locked(folder / _LOCK_FILE, verbose=verbose):
         # Someone may have trained it while we waited.
         if verify_entry(model_path):
             return model_path

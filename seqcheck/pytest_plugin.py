@@ -357,7 +357,13 @@ def seqcheck_result(request: pytest.FixtureRequest, seqcheck_subject: Subject, s
     """The subject's result for the invariant; recorded for the terminal summary and ``--seqcheck-report``.
 
     Against a baseline (``Subject(baseline=...)``, ``--seqcheck-baseline``), a violation the baseline had too,
-    no worse, is an expected failure (xfail), and a regression's lengths are shown beside the test's failure."""
+    no worse, is an expected failure (xfail), and a regression's lengths are shown beside the test's failure.
+
+    Under pytest-xdist the subject's battery runs once per run, in whichever worker asks first: the workers'
+    temporary folders share a parent (the run's), where the report is left for the others."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_folder = request.getfixturevalue("tmp_path_factory").getbasetemp().parent
+        seqcheck_subject.shared_report(run_folder / "seqcheck-reports")
     result = seqcheck_subject.result(seqcheck_invariant)
     comparison = seqcheck_subject.report().comparison if getattr(seqcheck_subject, "baseline", None) is not None else None
     regression = None if comparison is None else comparison.junit_failure(result.name)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from seqcheck.assertions import assert_holds
 from seqcheck.checking import check
+from seqcheck.files import write_atomically
 from seqcheck.invariants import DEFAULT_INVARIANTS, resolve_invariant
 from seqcheck.invariants.base import Invariant, InvariantResult
 from seqcheck.profiles import DEFAULT_PROFILE
@@ -77,6 +82,36 @@ class Subject:
                 baseline=self.baseline,
                 tolerance=self.tolerance,
             )
+        return self._report
+
+    def identity(self) -> str:
+        """What the report depends on, as text: two subjects with the same identity get the same report."""
+        model = os.fspath(self.model) if isinstance(self.model, (str, os.PathLike)) else getattr(
+            self.model, "__qualname__", type(self.model).__qualname__
+        )
+        settings = (self.name, model, self.pattern, self.train_length, self.max_length, self.seed, self.profile,
+                    self.allow_unsafe, self.engine, None if self.baseline is None else repr(self.baseline), self.tolerance)
+        return json.dumps(settings, default=repr)
+
+    def shared_report(self, folder: Path) -> Report:
+        """The report, computed once for every process that shares ``folder`` (pytest-xdist's workers): the first
+        to ask computes it under a lock and leaves its JSON there; the others read it back."""
+        if self._report is not None:
+            return self._report
+        from seqcheck.baseline import Baseline, report_from_dict
+        from seqcheck.cache import locked
+
+        folder.mkdir(parents=True, exist_ok=True)
+        key = hashlib.sha256(self.identity().encode()).hexdigest()[:16]
+        stored = folder / f"{key}.json"
+        with locked(folder / f"{key}.lock"):
+            if stored.exists():
+                report = report_from_dict(json.loads(stored.read_text(encoding="utf-8")))
+                if self.baseline is not None:
+                    report.comparison = Baseline.load(self.baseline).compare(report, tolerance=self.tolerance)
+                self._report = report
+            else:
+                write_atomically(stored, self.report().to_json())
         return self._report
 
     def result(self, invariant: Invariant | str) -> InvariantResult:

@@ -397,11 +397,15 @@ def _loadgroup_groups(pytester) -> bool:
     return len(workers) == 1
 
 
-def test_under_xdist_loadgroup_a_models_battery_is_computed_once_per_run(pytester):
+@pytest.mark.parametrize("dist", ["each", "loadgroup"])
+def test_under_xdist_a_models_battery_is_computed_once_per_run(pytester, dist):
+    """However its tests are spread over workers (--dist each runs every test in every worker), one worker computes
+    a model's battery and the others read its report; under --dist loadgroup, where pytest-xdist honours
+    xdist_group, a model's tests also run in one worker."""
     pytester.makepyfile(test_battery=BATTERY_TEST)
-    if not _loadgroup_groups(pytester):
+    if dist == "loadgroup" and not _loadgroup_groups(pytester):
         pytest.skip("pytest-xdist's --dist loadgroup groups nothing on this pytest (pytest-dev/pytest-xdist#1386)")
-    pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup").assert_outcomes(passed=10)
+    pytester.runpytest_subprocess("-n", "2", "--dist", dist).assert_outcomes(passed=20 if dist == "each" else 10)
     loads = (pytester.path / "loads.txt").read_text().split("\n")
     assert sorted(line.split()[0] for line in loads if line) == ["m0", "m1"]
 
