@@ -345,7 +345,8 @@ def test_paths_on_the_command_line_are_read_from_the_current_folder(pytester, mo
 def test_the_downstream_example_runs_from_another_folder(pytester, monkeypatch):
     example = REPO / "examples" / "downstream"
     monkeypatch.chdir(pytester.path)
-    result = pytester.runpytest("--co", "-q", "-p", "no:cacheprovider", str(example))
+    # In a subprocess: in this process the project's own tests/test_models.py holds the module name test_models.
+    result = pytester.runpytest_subprocess("--co", "-q", "-p", "no:cacheprovider", str(example))
     assert result.ret == pytest.ExitCode.OK, result.outlines + result.errlines
     assert any("test_configured_model.py::test_next_bit_model[next_bit.keras-" in line for line in result.outlines)
 
