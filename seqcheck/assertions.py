@@ -32,7 +32,9 @@ def violation_message(result: InvariantResult) -> str:
 def assert_holds(outcome: Report | InvariantResult, invariant: str | None = None) -> None:
     """Raise :class:`InvariantViolation` unless ``outcome`` (a report, or one invariant's result) holds.
 
-    With a report, ``invariant`` names the one invariant to assert; without it, every invariant.
+    With a report, ``invariant`` names the one invariant to assert; without it, every invariant.  A
+    report checked against a baseline (its ``comparison``) fails only on a regression: a violation the
+    baseline had too, no worse, is a known limit.
     """
     __tracebackhide__ = True
     if isinstance(outcome, InvariantResult):
@@ -42,6 +44,13 @@ def assert_holds(outcome: Report | InvariantResult, invariant: str | None = None
             import pytest
 
             pytest.skip(f"{outcome.title} is not applicable: " + "; ".join(f"{f}: {why}" for f, why in outcome.not_applicable.items()))
+        return
+    if outcome.comparison is not None:
+        from seqcheck.baseline import regression_error
+
+        error = regression_error(outcome, invariant)
+        if error is not None:
+            raise error
         return
     results = [outcome[invariant]] if invariant is not None else outcome.results
     for result in results:

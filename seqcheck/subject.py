@@ -121,13 +121,6 @@ class Subject:
     def assert_holds(self, invariant: Invariant | str | None = None) -> None:
         """Raise :class:`~seqcheck.assertions.InvariantViolation` with the counterexample if it fails; with a
         baseline, only if it regressed, with the regression's lengths."""
-        if self.baseline is not None:
-            from seqcheck.baseline import regression_error
-
-            error = regression_error(self.report(), invariant)
-            if error is not None:
-                raise error
-            return
         assert_holds(self.report(), invariant)
 
 

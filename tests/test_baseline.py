@@ -463,6 +463,17 @@ def test_a_subject_with_a_baseline_fails_on_a_regression_only(exact, anchored):
     assert "window 1 0 0 0 1 1 0 0 0 1 1   (length 11, phase 1)" in str(caught.value)
 
 
+def test_assert_holds_on_a_report_with_a_baseline_fails_on_a_regression_only(exact, anchored):
+    """The same rule as the Subject's, for a report from seqcheck.check(..., baseline=...)."""
+    gated = seqcheck.check(StartAnchored(PATTERN, N), pattern=PATTERN, train_length=N, baseline=anchored)
+    assert not gated["length_generalization"].passed
+    seqcheck.assert_holds(gated)  # known limits, no regression
+    regressed = seqcheck.check(StartAnchored(PATTERN, N), pattern=PATTERN, train_length=N, baseline=exact)
+    seqcheck.assert_holds(regressed, "batch_invariance")
+    with pytest.raises(seqcheck.InvariantViolation, match=r"^phase-shift invariance: regression at lengths"):
+        seqcheck.assert_holds(regressed)
+
+
 def test_a_subject_refuses_a_bad_baseline_when_declared(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text("{}")
