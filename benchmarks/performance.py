@@ -43,7 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import seqcheck  # noqa: E402
-from seqcheck.patterns import Pattern  # noqa: E402
+from seqcheck.tasks.patterns import Pattern  # noqa: E402
 
 PATTERN = "11000"
 TRAIN_LENGTH = 10
@@ -152,7 +152,7 @@ for path in sys.argv[1:]:
 def model_paths(smoke: bool, workdir: Path) -> tuple[Path, Path]:
     """The seed model and the fix: trained reference models, or untrained stand-ins with --smoke."""
     if smoke:
-        from seqcheck.recipes import build_model
+        from seqcheck.training.recipes import build_model
 
         paths = []
         for name in ("seed", "fixed"):
@@ -160,7 +160,7 @@ def model_paths(smoke: bool, workdir: Path) -> tuple[Path, Path]:
             build_model(2).save(path)
             paths.append(path)
         return paths[0], paths[1]
-    from seqcheck.reference import FIXED, SEED
+    from seqcheck.training.reference import FIXED, SEED
 
     return SEED.path(verbose=1), FIXED.path(verbose=1)
 
@@ -170,7 +170,7 @@ def untrained(alphabet_size: int):
     weights): the scaling runs time the search, not accuracy."""
     import keras
 
-    from seqcheck.recipes import build_model
+    from seqcheck.training.recipes import build_model
 
     keras.utils.set_random_seed(0)
     return build_model(alphabet_size)
@@ -185,7 +185,7 @@ def raw_function(keras_model, features: int):
 
 
 def encoded(pattern: Pattern, length: int) -> np.ndarray:
-    from seqcheck.recipes import encode
+    from seqcheck.training.recipes import encode
 
     return encode(pattern.windows(length), pattern.alphabet_size)
 
@@ -390,15 +390,15 @@ def throughput(fixed_path: Path, cfg: dict, repeat: int) -> dict:
 
 def full_sweep(subject, pattern: Pattern, max_length: int) -> tuple[int, int]:
     """Every case of every finite form, as a passing model costs: (cases, windows evaluated)."""
-    from seqcheck.evaluation import Evaluator
+    from seqcheck.search.evaluation import Evaluator
     from seqcheck.invariants import DEFAULT_INVARIANTS
     from seqcheck.invariants.base import Context
     from seqcheck.invariants.pairs import WindowPairForm
-    from seqcheck.space import CheckSpace
+    from seqcheck.search.space import CheckSpace
 
     space = CheckSpace.build(pattern, max_length=max_length)
     try:  # the search settings are not used by a sweep; Context wants them since settings profiles exist
-        from seqcheck.profiles import search_settings
+        from seqcheck.search.profiles import search_settings
 
         ctx = Context(space, Evaluator(subject, pattern), search_settings())
     except ImportError:
@@ -545,7 +545,7 @@ RECIPE_TESTS = """
 import os
 import numpy as np
 import pytest
-from seqcheck.recipe_check import check_recipe
+from seqcheck.training.recipe_check import check_recipe
 
 SMOKE = {smoke!r}
 CACHE = {cache!r}
@@ -569,7 +569,7 @@ def recipe_parallel(cfg: dict, repeat: int, smoke: bool, workdir: Path) -> dict:
     """A recipe-level property, one test per (period, max length), under ``-n 2`` and ``-n 0``."""
     folder = workdir / "recipe_tests"
     folder.mkdir()
-    from seqcheck.cache import default_cache_dir
+    from seqcheck.training.cache import default_cache_dir
 
     cache = str(default_cache_dir())
     (folder / "test_recipe_property.py").write_text(RECIPE_TESTS.format(smoke=smoke, cache=cache, cases=cfg["recipe_cases"]))
@@ -597,9 +597,9 @@ import os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import keras
-from seqcheck.evaluation import Evaluator
+from seqcheck.search.evaluation import Evaluator
 from seqcheck.models.keras import KerasModel
-from seqcheck.patterns import Pattern
+from seqcheck.tasks.patterns import Pattern
 
 path, max_length, count, batch, chunk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 pattern = Pattern.parse("11000")

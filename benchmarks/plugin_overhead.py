@@ -8,7 +8,7 @@ trivial tests, no seqcheck option, ini key, fixture or marker) in fresh processe
 ``-p no:seqcheck`` and with the plugin, the two interleaved, best of ``--repeat`` each (after one
 untimed run of each).  Both sides run in the same run on the same machine: only their ratio means
 something, never the absolute seconds.  It also shows what ``python -X importtime`` says of
-``import seqcheck.pytest_plugin`` (best of ``--repeat``), next to ``import pytest`` alone.
+``import seqcheck.integrations.pytest_plugin`` (best of ``--repeat``), next to ``import pytest`` alone.
 
 The last line is ``plugin_load_vs_none=<ratio>``: the time with the plugin over the time without.
 """
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, extra in sides.items():
                 best[name] = min(best[name], _collect(project, extra))
         # from the tiny project too: python -c puts the current folder first on sys.path
-        imports = {module: min(_import_time(module, project) for _ in range(args.repeat)) for module in ("pytest", "seqcheck.pytest_plugin")}
+        imports = {module: min(_import_time(module, project) for _ in range(args.repeat)) for module in ("pytest", "seqcheck.integrations.pytest_plugin")}
 
     print(f"pytest --co -q on a project of {args.tests} trivial tests that does not use seqcheck, best of {args.repeat} fresh processes:")
     width = max(len(name) for name in best)

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from seqcheck import recipes  # noqa: E402
-from seqcheck.patterns import Pattern  # noqa: E402
+from seqcheck.training import recipes  # noqa: E402
+from seqcheck.tasks.patterns import Pattern  # noqa: E402
 
 
 def accuracy_by_length(model, pattern: Pattern, lengths) -> dict[int, float]:

@@ -8,7 +8,8 @@ xfails, so the suite fails if seqcheck ever stops catching them.
 
 import pytest
 
-from seqcheck import pytest_plugin, reference
+from seqcheck.integrations import pytest_plugin
+from seqcheck.training import reference
 
 _REFERENCE_SUBJECTS = pytest.StashKey[list]()
 

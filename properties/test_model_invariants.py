@@ -6,7 +6,7 @@ M.keras --seqcheck-pattern P --seqcheck-train-length N`` checks yours, and a vio
 minimal counterexample.  The plugin marks each test ``seqcheck`` (``pytest -m seqcheck``).
 """
 
-from seqcheck.assertions import assert_holds
+from seqcheck.integrations.assertions import assert_holds
 
 
 def test_invariant_holds(seqcheck_result):

@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 #: Each public name, by the module that defines it.
 _PUBLIC = {
-    "seqcheck.assertions": ("InvariantViolation", "assert_holds"),
+    "seqcheck.integrations.assertions": ("InvariantViolation", "assert_holds"),
     "seqcheck.checking": ("check",),
     "seqcheck.errors": ("InvalidArgument", "ModelError", "SeqcheckError"),
     "seqcheck.invariants": (
@@ -23,10 +23,10 @@ _PUBLIC = {
         "phase_shift_invariance",
     ),
     "seqcheck.models": ("ModelUnderTest", "as_model"),
-    "seqcheck.patterns": ("Pattern",),
-    "seqcheck.report": ("Report",),
-    "seqcheck.space": ("CheckSpace",),
-    "seqcheck.subject": ("Subject", "battery"),
+    "seqcheck.tasks.patterns": ("Pattern",),
+    "seqcheck.reports.report": ("Report",),
+    "seqcheck.search.space": ("CheckSpace",),
+    "seqcheck.integrations.subject": ("Subject", "battery"),
 }
 _HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 #: Public modules, imported on first use like the names.

@@ -2,6 +2,6 @@
 
 import sys
 
-from seqcheck.cli import main
+from seqcheck.integrations.cli import main
 
 sys.exit(main())

@@ -6,18 +6,18 @@ import os
 import shlex
 from collections.abc import Iterable, Sequence
 
-from seqcheck.confirmation import disagreement
-from seqcheck.diagnosis import diagnose, hints
+from seqcheck.search.confirmation import disagreement
+from seqcheck.reports.diagnosis import diagnose, hints
 from seqcheck.errors import ModelError, invalid
-from seqcheck.evaluation import Evaluator
+from seqcheck.search.evaluation import Evaluator
 from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant, resolve_invariant
 from seqcheck.invariants.base import Context, InvariantResult
 from seqcheck.models import ModelUnderTest, as_model
-from seqcheck.patterns import Pattern
-from seqcheck.profiles import DEFAULT_PROFILE, search_settings
-from seqcheck.report import Report
-from seqcheck.search import run_invariant
-from seqcheck.space import CheckSpace
+from seqcheck.tasks.patterns import Pattern
+from seqcheck.search.profiles import DEFAULT_PROFILE, search_settings
+from seqcheck.reports.report import Report
+from seqcheck.search.runner import run_invariant
+from seqcheck.search.space import CheckSpace
 from seqcheck.spelling import INTERFACE, spell
 
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
@@ -62,7 +62,7 @@ def _run_battery(
     notes: list[str],
 ) -> list[InvariantResult]:
     """Run every invariant on one memoizing evaluator; confirm a translation's verdicts in the model's framework,
-    and run the whole battery again there if they disagree (:mod:`seqcheck.confirmation`)."""
+    and run the whole battery again there if they disagree (:mod:`seqcheck.search.confirmation`)."""
     ctx = Context(space, Evaluator(subject, space.pattern), search, seed=seed, exhaustive_budget=exhaustive_budget)
     results = [run_invariant(invariant, ctx) for invariant in battery]
     if subject.translated:
@@ -108,14 +108,14 @@ def check(
     pattern's min context) to ``max_length`` (default ``max(4 * train_length, 40)``).  Hypothesis searches each
     invariant's forms, seeded by ``seed``; spaces whose sweep feeds the model at most
     ``exhaustive_budget`` symbols are then swept, so that a pass covers every case and a
-    counterexample is the minimum under the documented order (see :mod:`seqcheck.space`).
-    ``profile`` names the Hypothesis settings (:mod:`seqcheck.profiles`: ``dev``, ``ci``,
+    counterexample is the minimum under the documented order (see :mod:`seqcheck.search.space`).
+    ``profile`` names the Hypothesis settings (:mod:`seqcheck.search.profiles`: ``dev``, ``ci``,
     ``thorough``); ``max_examples`` overrides its number of examples per form.  ``engine`` says how a
     Keras model is evaluated (:class:`~seqcheck.models.keras.KerasModel`): ``"auto"`` translates it to
     NumPy when it can, verified against the model, ``"keras"`` always calls its compiled function.
 
     ``baseline`` (a path to a report seqcheck wrote with ``--json``, a :class:`Report` or its ``to_dict()``,
-    on the same pattern and range) gates the model against its predecessor (:mod:`seqcheck.baseline`):
+    on the same pattern and range) gates the model against its predecessor (:mod:`seqcheck.reports.baseline`):
     the report's ``comparison`` lists regressions and improvements, and ``passed`` then means no
     regression; ``tolerance`` is how much lower accuracy at a length is forgiven.  The baseline is
     validated before the model is loaded.
@@ -137,7 +137,7 @@ def check(
         raise invalid("invariants", [], "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
     known = None
     if baseline is not None or tolerance != 0:
-        from seqcheck.baseline import Baseline, check_tolerance
+        from seqcheck.reports.baseline import Baseline, check_tolerance
 
         tolerance = check_tolerance(tolerance, baseline=baseline)
         known = Baseline.load(baseline)

@@ -1,7 +1,7 @@
 """Public Hypothesis strategies for patterns, phases, lengths and windows.
 
 Each strategy is built so that Hypothesis's shrinking follows seqcheck's documented order (see
-:mod:`seqcheck.space`): patterns shrink to the shortest period and then the smallest symbols,
+:mod:`seqcheck.search.space`): patterns shrink to the shortest period and then the smallest symbols,
 lengths toward the training length (longer first on a tie) or, without one, toward the shortest,
 phases toward 0.  Use them in your own ``@given`` tests::
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from seqcheck.errors import invalid
-from seqcheck.patterns import Pattern, primitive_period
+from seqcheck.tasks.patterns import Pattern, primitive_period
 
 __all__ = ["Window", "lengths", "patterns", "phases", "windows"]
 

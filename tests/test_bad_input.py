@@ -280,7 +280,7 @@ def normalize(text: str, folder: Path) -> str:
 
 def run_case(case: Case, folder: Path) -> tuple[str, str, str]:
     """``(stderr, stdout, outcome)``: for the CLI the exit code, for the API the exception's class name."""
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
     from seqcheck.errors import SeqcheckError
 
     err, out = io.StringIO(), io.StringIO()

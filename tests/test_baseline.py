@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import seqcheck
-from seqcheck.baseline import Baseline, change_heatmap, length_ranges, read_report, report_from_dict, report_schema
+from seqcheck.reports.baseline import Baseline, change_heatmap, length_ranges, read_report, report_from_dict, report_schema
 from seqcheck.errors import InvalidArgument
-from seqcheck.report_formats import to_junit_xml, to_markdown
+from seqcheck.reports.formats import to_junit_xml, to_markdown
 from tests.handmade import BreaksBeyond, ExactRule, StartAnchored, _Rule
 
 pytest_plugins = ["pytester"]
@@ -217,7 +217,7 @@ def test_markdown_says_regression_or_no_regression(exact, anchored):
 
 def test_the_plot_shows_both_accuracy_curves(exact):
     pytest.importorskip("matplotlib")
-    from seqcheck.baseline import BASELINE_COLOUR, NOW_COLOUR, comparison_figure
+    from seqcheck.reports.baseline import BASELINE_COLOUR, NOW_COLOUR, comparison_figure
 
     report = run(StartAnchored(PATTERN, N), baseline=exact)
     fig = comparison_figure(report.comparison)
@@ -436,7 +436,7 @@ def test_the_schema_is_package_data_and_docs_links_to_the_one_copy():
 
 
 def test_the_schema_version_is_the_reports():
-    from seqcheck.report import REPORT_VERSION
+    from seqcheck.reports.report import REPORT_VERSION
 
     assert report_schema()["properties"]["version"] == {"const": REPORT_VERSION}
 
@@ -488,7 +488,7 @@ def test_a_subject_refuses_a_bad_baseline_when_declared(tmp_path):
 
 USER_TEST = """
 import pytest
-from seqcheck.assertions import assert_holds
+from seqcheck.integrations.assertions import assert_holds
 
 def test_invariant_holds(seqcheck_result):
     assert_holds(seqcheck_result)
@@ -553,7 +553,7 @@ def test_plugin_refuses_a_bad_baseline_at_start_up(pytester, seed_model_path, re
 
 
 def _check(model, baseline, *extra):
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
 
     return main(["check", str(model), "--pattern", PATTERN, "--train-length", str(N), "--baseline", str(baseline), *extra])
 
@@ -585,7 +585,7 @@ def test_the_fix_against_the_seed_report_lists_improvements_and_exits_0(fixed_mo
     import matplotlib.image
     from matplotlib.colors import to_rgb
 
-    from seqcheck.baseline import BASELINE_COLOUR, NOW_COLOUR
+    from seqcheck.reports.baseline import BASELINE_COLOUR, NOW_COLOUR
 
     rgb = matplotlib.image.imread(paths["r.png"])[..., :3].reshape(-1, 3)
     for colour in (BASELINE_COLOUR, NOW_COLOUR):  # both curves are drawn
@@ -593,7 +593,7 @@ def test_the_fix_against_the_seed_report_lists_improvements_and_exits_0(fixed_mo
 
 
 def test_the_seed_against_the_fix_report_names_the_regressions_and_exits_1(seed_model_path, reference_reports, tmp_path, capsys):
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
 
     paths = {name: tmp_path / name for name in ("r.json", "r.xml", "r.md", "r.png")}
     fixed = reference_reports / "fixed.json"
@@ -618,8 +618,8 @@ def test_the_seed_against_the_fix_report_names_the_regressions_and_exits_1(seed_
     import matplotlib.image
     from matplotlib.colors import to_rgb
 
-    from seqcheck.baseline import REGRESSION_COLOUR
-    from seqcheck.heatmap import WRONG_COLOUR
+    from seqcheck.reports.baseline import REGRESSION_COLOUR
+    from seqcheck.reports.heatmap import WRONG_COLOUR
 
     rgb = matplotlib.image.imread(paths["r.png"])[..., :3].reshape(-1, 3)
     def drawn(colour):
@@ -646,7 +646,7 @@ def test_a_model_against_its_own_report_exits_0_and_reports_no_change(seed_model
 
 
 def test_diff_exit_codes_and_outputs(reference_reports, tmp_path, capsys):
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
 
     seed, fixed = str(reference_reports / "seed.json"), str(reference_reports / "fixed.json")
     assert main(["diff", fixed, seed]) == 1
@@ -669,7 +669,7 @@ def test_diff_exit_codes_and_outputs(reference_reports, tmp_path, capsys):
 
 
 def test_diff_forgives_lower_accuracy_within_the_tolerance(tmp_path, capsys):
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
 
     old, new = tmp_path / "old.json", tmp_path / "new.json"
     old.write_text(run(WrongAt(PATTERN, {30}, {0})).to_json())
@@ -695,7 +695,7 @@ def _one_line_error(capsys, code):
 
 
 def test_command_errors_are_one_line_with_exit_2(seed_model_path, reference_reports, tmp_path, capsys):
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
 
     seed = reference_reports / "seed.json"
     edited = tmp_path / "edited.json"

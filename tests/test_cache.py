@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from seqcheck import cache
+from seqcheck.training import cache
 from seqcheck.errors import InvalidArgument, ModelError
-from seqcheck.patterns import Pattern
+from seqcheck.tasks.patterns import Pattern
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -222,7 +222,7 @@ def test_unknown_recipe_and_setting_are_one_line_errors(root, trainer):
 
 def test_importing_does_not_import_tensorflow():
     code = (
-        "import sys, seqcheck.cache, seqcheck.recipes; "
+        "import sys, seqcheck.training.cache, seqcheck.training.recipes; "
         "bad = [m for m in ('keras', 'tensorflow') if m in sys.modules]; "
         "assert not bad, bad"
     )

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from seqcheck.cli import main
+from seqcheck.integrations.cli import main
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -84,7 +84,7 @@ def test_bad_input_is_one_line_exit_2_no_traceback(args, fragment, seed_model_pa
 
 
 def test_passing_model_exits_0(tmp_path, capsys):
-    from seqcheck.cache import cached_model_path
+    from seqcheck.training.cache import cached_model_path
 
     path = cached_model_path("varied-window", "11000", train_length=10, seed=0)
     code = main(["check", str(path), "--pattern", "11000", "--train-length", "10"])

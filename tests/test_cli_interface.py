@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from seqcheck.cli import main
+from seqcheck.integrations.cli import main
 from tests.test_recipes import TINY
 
 
@@ -44,7 +44,7 @@ def test_an_unknown_invariant_is_one_line_naming_the_valid_ones(seed_model_path,
 @pytest.mark.slow
 @pytest.mark.parametrize("quiet", [False, True])
 def test_training_progress_goes_to_standard_error_and_quiet_silences_it(quiet, tmp_path, monkeypatch, capsys):
-    from seqcheck import recipes
+    from seqcheck.training import recipes
 
     monkeypatch.setitem(recipes.RECIPES["fixed-window"].settings, "epochs", TINY["fixed-window"]["epochs"])
     monkeypatch.setitem(recipes.RECIPES["fixed-window"].settings, "stream_length", TINY["fixed-window"]["stream_length"])

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from seqcheck import files
-from seqcheck.cli import main
+from seqcheck.integrations.cli import main
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 FAST = ("--pattern", "11000", "--max-length", "12", "--max-examples", "5")
@@ -109,7 +109,7 @@ def test_a_path_to_the_file_stdout_goes_to_is_stdout(model, tmp_path):
 
 
 def test_check_recipe_json_on_stdout_keeps_training_logs_off_it(monkeypatch, capsys):
-    import seqcheck.recipe_check
+    import seqcheck.training.recipe_check
 
     class Result:
         passed = True
@@ -124,7 +124,7 @@ def test_check_recipe_json_on_stdout_keeps_training_logs_off_it(monkeypatch, cap
         print("Epoch 1/1 - loss 0.1")  # what Keras prints while training
         return Result()
 
-    monkeypatch.setattr(seqcheck.recipe_check, "check_recipe", fake_check_recipe)
+    monkeypatch.setattr(seqcheck.training.recipe_check, "check_recipe", fake_check_recipe)
     assert main(["check-recipe", "fixed-window", "--json", "-"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out) == {"passed": True}
@@ -344,7 +344,7 @@ class Interrupt:
         return None
 
 sys.meta_path.insert(0, Interrupt())
-from seqcheck.cli import main  # as the installed `seqcheck` script does
+from seqcheck.integrations.cli import main  # as the installed `seqcheck` script does
 sys.exit(main(sys.argv[2:]))
 """
 
@@ -372,7 +372,7 @@ def test_import_seqcheck_loads_nothing_until_a_name_is_used():
     code = """
 import sys
 import signal
-import seqcheck, seqcheck.cli
+import seqcheck, seqcheck.integrations.cli
 assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as before: the command's own handler is gone
 loaded = [m for m in ("seqcheck.checking", "hypothesis", "numpy") if m in sys.modules]
 from seqcheck import Pattern, check, strategies, __version__
@@ -387,4 +387,4 @@ print(loaded, check.__module__, strategies.__name__, Pattern.__module__, __versi
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=ENV)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["[]", "seqcheck.checking", "seqcheck.strategies", "seqcheck.patterns", "0.1.0"]
+    assert result.stdout.split() == ["[]", "seqcheck.checking", "seqcheck.strategies", "seqcheck.tasks.patterns", "0.1.0"]

@@ -30,11 +30,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 keras = pytest.importorskip("keras")
 
 import seqcheck  # noqa: E402
-from seqcheck import cache  # noqa: E402
+from seqcheck.training import cache  # noqa: E402
 from seqcheck.errors import InvalidArgument, ModelError  # noqa: E402
 from seqcheck.models import keras_files  # noqa: E402
 from seqcheck.models.keras_files import check_keras_version, load_keras_model, quiet_framework  # noqa: E402
-from seqcheck.patterns import MAX_ALPHABET_SIZE, MAX_PATTERN_LENGTH, Pattern, primitive_period  # noqa: E402
+from seqcheck.tasks.patterns import MAX_ALPHABET_SIZE, MAX_PATTERN_LENGTH, Pattern, primitive_period  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MiB = 1 << 20

@@ -24,7 +24,7 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).parents[1]
 
 USER_TEST = """
-from seqcheck.assertions import assert_holds
+from seqcheck.integrations.assertions import assert_holds
 
 def test_invariant_holds(seqcheck_result):
     assert_holds(seqcheck_result)
@@ -162,7 +162,7 @@ def test_battery_declares_a_model_once_and_junitxml_carries_the_counterexample(p
     pytester.makepyfile(
         test_mine=f"""
         import seqcheck
-        from seqcheck.assertions import assert_holds
+        from seqcheck.integrations.assertions import assert_holds
 
         SEED = seqcheck.Subject("seed", {str(seed_model_path)!r}, pattern="11000", train_length=10)
 
@@ -188,7 +188,7 @@ def test_rows_follow_the_collection_order_whatever_order_workers_report_them():
     """Under xdist, reports arrive as workers finish; the summary and report keep the tests' collection order."""
     from types import SimpleNamespace
 
-    from seqcheck.pytest_plugin import _ROWS, _Recorder
+    from seqcheck.integrations.pytest_plugin import _ROWS, _Recorder
 
     config = SimpleNamespace(stash={_ROWS: []})
     recorder = _Recorder(config)
@@ -207,10 +207,11 @@ def test_rows_follow_the_collection_order_whatever_order_workers_report_them():
 
 
 def test_importing_the_plugin_imports_nothing_of_seqcheck_but_itself():
-    """pytest imports the plugin in every project of the environment: no framework, no NumPy, no Hypothesis, no library."""
-    code = "import sys, seqcheck.pytest_plugin; print(sorted(m for m in sys.modules if m.split('.')[0] in ('seqcheck', 'numpy', 'hypothesis', 'tensorflow', 'keras')))"
+    """pytest imports the plugin in every project of the environment: no framework, no NumPy, no Hypothesis, no library
+    (its packages' ``__init__`` modules hold docstrings only)."""
+    code = "import sys, seqcheck.integrations.pytest_plugin; print(sorted(m for m in sys.modules if m.split('.')[0] in ('seqcheck', 'numpy', 'hypothesis', 'tensorflow', 'keras')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
-    assert out.strip() == "['seqcheck', 'seqcheck.pytest_plugin']"
+    assert out.strip() == "['seqcheck', 'seqcheck.integrations', 'seqcheck.integrations.pytest_plugin']"
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
@@ -221,7 +222,7 @@ def test_a_project_that_does_not_use_seqcheck_sees_nothing_of_it(pytester, monke
         import os, sys
         def test_untouched():
             assert not {"TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"} & set(os.environ)
-            assert sorted(m for m in sys.modules if m.startswith("seqcheck")) == ["seqcheck", "seqcheck.pytest_plugin"]
+            assert sorted(m for m in sys.modules if m.startswith("seqcheck")) == ["seqcheck", "seqcheck.integrations", "seqcheck.integrations.pytest_plugin"]
         """
     )
     for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):

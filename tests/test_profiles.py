@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 
 import seqcheck
-from seqcheck.profiles import search_settings
+from seqcheck.search.profiles import search_settings
 from tests.handmade import ExactRule
 
 pytest_plugins = ["pytester"]

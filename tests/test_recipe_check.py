@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from seqcheck import Pattern
-from seqcheck.cli import main
-from seqcheck.recipe_check import check_recipe, patterns_in_order
+from seqcheck.integrations.cli import main
+from seqcheck.training.recipe_check import check_recipe, patterns_in_order
 from tests.handmade import ExactRule, StartAnchored
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqcheck import recipes
+from seqcheck.training import recipes
 from seqcheck.errors import InvalidArgument
-from seqcheck.patterns import Pattern
+from seqcheck.tasks.patterns import Pattern
 
 SEED_PATTERN = Pattern.parse("11000")
 N = 10

@@ -7,7 +7,7 @@ import pytest
 
 import seqcheck
 from seqcheck import Pattern
-from seqcheck.cli import main
+from seqcheck.integrations.cli import main
 
 PATTERN = Pattern.parse("11000")
 
@@ -64,12 +64,12 @@ def test_fixed_model_passes_every_invariant_to_four_training_lengths(fixed_model
 
 @pytest.mark.slow
 def test_demo_catches_the_seed_and_passes_the_fix_from_the_cache(seed_model_path, fixed_model_path, monkeypatch, capsys):
-    import seqcheck.cache
+    import seqcheck.training.cache
 
     def no_training(*args, **kwargs):
         raise AssertionError("the demo trained a model although both are cached")
 
-    monkeypatch.setattr(seqcheck.cache, "train_and_save", no_training)
+    monkeypatch.setattr(seqcheck.training.cache, "train_and_save", no_training)
     assert main(["demo", "--cache-dir", str(seed_model_path.parents[1])]) == 0
     out = capsys.readouterr().out
     assert "  seed                      1.0  0.6  0.2  0.2  0.6  1.0  0.6" in out
@@ -81,7 +81,7 @@ def test_demo_catches_the_seed_and_passes_the_fix_from_the_cache(seed_model_path
 def test_train_command_saves_a_loadable_model_and_never_overwrites(fixed_model_path, tmp_path, monkeypatch, capsys):
     """The command's own work -- arguments, saving, the overwrite rules -- on the cached varied-window model:
     the recipe's training is replaced by loading that model (the recipes' tests train for real)."""
-    import seqcheck.recipes
+    import seqcheck.training.recipes
     from seqcheck.models.keras_files import load_keras_model
 
     calls = []
@@ -90,7 +90,7 @@ def test_train_command_saves_a_loadable_model_and_never_overwrites(fixed_model_p
         calls.append((recipe, str(pattern), train_length, seed))
         return load_keras_model(fixed_model_path)
 
-    monkeypatch.setattr(seqcheck.recipes, "train", cached_training)
+    monkeypatch.setattr(seqcheck.training.recipes, "train", cached_training)
     output = tmp_path / "fix.keras"
     assert main(["train", "varied-window", "--pattern", "11000", "--output", str(output)]) == 0
     assert calls == [("varied-window", "11000", 10, 0)]

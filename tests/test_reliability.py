@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqcheck import cache
+from seqcheck.training import cache
 from seqcheck.errors import CacheWarning
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +202,7 @@ def _strip_timings(data):
 
 
 def test_same_seed_same_json_five_times(seed_model_path, tmp_path):
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
 
     reports = []
     for i in range(5):
@@ -253,7 +253,7 @@ def test_same_json_with_and_without_xdist(seed_model_path, tmp_path):
 
 def test_nan_and_infinite_outputs_of_a_keras_model_are_violations(tmp_path):
     keras = _keras()
-    from seqcheck.cli import main
+    from seqcheck.integrations.cli import main
 
     keras.utils.set_random_seed(0)
     inp = keras.Input((None, 1))
@@ -327,7 +327,7 @@ def test_ctrl_c_during_a_check_exits_130_and_leaves_no_partial_file(seed_model_p
             time.sleep(0.05)
             return real(self, x)
         adapter.KerasModel._call = slow
-        from seqcheck.cli import main
+        from seqcheck.integrations.cli import main
         sys.exit(main(["check", {str(seed_model_path)!r}, "--pattern", "11000", "--max-examples", "1000",
                        "--json", {str(out)!r}]))
         """
@@ -350,7 +350,7 @@ def test_ctrl_c_during_a_check_exits_130_and_leaves_no_partial_file(seed_model_p
 
 
 def test_ctrl_c_while_writing_the_report_leaves_no_partial_file(seed_model_path, tmp_path, monkeypatch, capsys):
-    from seqcheck import cli
+    from seqcheck.integrations import cli
 
     def interrupted(src, dst):
         raise KeyboardInterrupt

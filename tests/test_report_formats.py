@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import seqcheck
-from seqcheck.cli import main
-from seqcheck.heatmap import text_heatmap
-from seqcheck.report_formats import to_junit_xml, to_markdown
+from seqcheck.integrations.cli import main
+from seqcheck.reports.heatmap import text_heatmap
+from seqcheck.reports.formats import to_junit_xml, to_markdown
 from tests.handmade import ExactRule, StartAnchored
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "report-schema.json").read_text())
@@ -91,7 +91,7 @@ def test_check_command_writes_every_output(seed_model_path, tmp_path, capsys):
     # The heatmap is drawn: it holds both the "right" blue and the "wrong" orange.
     from matplotlib.colors import to_rgb
 
-    from seqcheck.heatmap import RIGHT_COLOUR, WRONG_COLOUR
+    from seqcheck.reports.heatmap import RIGHT_COLOUR, WRONG_COLOUR
 
     rgb = image[..., :3].reshape(-1, 3)
     assert np.any(np.all(np.abs(rgb - to_rgb(RIGHT_COLOUR)) < 0.02, axis=1))
@@ -103,7 +103,7 @@ def test_the_heatmap_png_marks_the_training_length_in_colours_told_apart_by_colo
     pytest.importorskip("matplotlib")
     from matplotlib.colors import to_hex
 
-    from seqcheck.heatmap import RIGHT_COLOUR, WRONG_COLOUR, heatmap_figure
+    from seqcheck.reports.heatmap import RIGHT_COLOUR, WRONG_COLOUR, heatmap_figure
 
     fig = heatmap_figure(failing["length generalization"].correct_by_length, train_length=10)
     ax = fig.axes[0]

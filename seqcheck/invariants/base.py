@@ -3,7 +3,7 @@
 An :class:`Invariant` is a list of :class:`Form` objects (say, a label-free form and an oracle
 form).  A form defines a space of *cases* (a window, a pair of windows, a rollout, a batch), a
 Hypothesis strategy over them that shrinks in the documented order, an order key, and a vectorized
-test of which cases violate it.  :mod:`seqcheck.search` runs a form; the invariant gathers its
+test of which cases violate it.  :mod:`seqcheck.search.runner` runs a form; the invariant gathers its
 forms' results.
 """
 
@@ -19,8 +19,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from seqcheck import strategies
-from seqcheck.evaluation import INVALID, Evaluator
-from seqcheck.space import CheckSpace
+from seqcheck.search.evaluation import INVALID, Evaluator
+from seqcheck.search.space import CheckSpace
 
 Case = tuple
 

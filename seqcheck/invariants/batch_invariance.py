@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from seqcheck import strategies
-from seqcheck.evaluation import decide
+from seqcheck.search.evaluation import decide
 from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Prediction
 
 NAME, TITLE = "batch_invariance", "batch invariance"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqcheck.evaluation import INVALID
+from seqcheck.search.evaluation import INVALID
 from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, WindowForm
 
 NAME, TITLE = "length_generalization", "length generalization"

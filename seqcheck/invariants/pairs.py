@@ -23,7 +23,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from seqcheck import strategies
-from seqcheck.evaluation import INVALID
+from seqcheck.search.evaluation import INVALID
 from seqcheck.invariants.base import Case, Context, Counterexample, Form, Sweep
 
 _NONE = np.iinfo(np.int64).max  # "no breaking partner within the range"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqcheck.evaluation import INVALID, decide
+from seqcheck.search.evaluation import INVALID, decide
 from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, WindowForm, symbols_text
 from seqcheck.invariants.pairs import WindowPairForm
-from seqcheck.patterns import primitive_period
+from seqcheck.tasks.patterns import primitive_period
 
 NAME, TITLE = "periodic_consistency", "periodic consistency"
 

@@ -166,7 +166,7 @@ class ModelUnderTest(ABC):
     notes: tuple[str, ...] | list[str] = ()
 
     #: Whether windows are evaluated by a translation of the model rather than by its framework: then every
-    #: verdict is confirmed with ``predict_proba(native=True)`` (:mod:`seqcheck.confirmation`).
+    #: verdict is confirmed with ``predict_proba(native=True)`` (:mod:`seqcheck.search.confirmation`).
     translated: bool = False
 
     def __init__(self, *, alphabet_size: int, encoding: str, output: str = "auto", max_batch_symbols: int = 1 << 21):

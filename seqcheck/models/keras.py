@@ -40,7 +40,7 @@ PROBE_ATOL = 1e-5
 
 #: Windows whose two most probable symbols are closer than this are decided by the model itself, during the
 #: search too.  It makes a flipped decision rarer; it cannot rule one out (a translation may drift far beyond
-#: the probe on long windows): every verdict a report shows is confirmed in Keras (:mod:`seqcheck.confirmation`).
+#: the probe on long windows): every verdict a report shows is confirmed in Keras (:mod:`seqcheck.search.confirmation`).
 DECISION_MARGIN = 1e-4
 
 #: Time steps that confirmations may run through eager Keras calls before the compiled function is traced:

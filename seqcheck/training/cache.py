@@ -9,7 +9,7 @@ An entry is a folder ``<cache_dir>/<recipe>-<pattern>-N<train_length>-s<seed>-<h
 
 The key is the sha256 of a canonical JSON of the recipe name and its resolved settings, the
 pattern's symbols and alphabet size, the training length, the seed, the Keras and TensorFlow
-versions and :data:`seqcheck.recipes.RECIPE_VERSION`: change any of them and a new model is trained.
+versions and :data:`seqcheck.training.recipes.RECIPE_VERSION`: change any of them and a new model is trained.
 
 Writes are atomic: a model is trained into a temporary file of the entry folder, its checksum is
 written next to it, and ``os.replace`` puts it in place. Processes asking for the same entry
@@ -46,7 +46,7 @@ from typing import Any, BinaryIO
 
 from seqcheck.errors import CacheWarning, ModelError, invalid
 from seqcheck.files import write_atomically
-from seqcheck.patterns import Pattern
+from seqcheck.tasks.patterns import Pattern
 
 try:  # POSIX; elsewhere entries are still written atomically, but concurrent trainings are not merged.
     import fcntl
@@ -74,7 +74,7 @@ _LOCK_FILE = ".lock"
 _TMP_PREFIX = "model.tmp-"
 
 #: ``trainer(path, *, recipe, pattern, train_length, seed, verbose, settings)`` writes a model file
-#: at ``path`` (which ends in ``.keras``). The default trains with :func:`seqcheck.recipes.train`
+#: at ``path`` (which ends in ``.keras``). The default trains with :func:`seqcheck.training.recipes.train`
 #: and saves; tests pass a fast fake.
 Trainer = Callable[..., None]
 
@@ -103,7 +103,7 @@ def cache_key_data(
     settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the key of an entry is made of (a JSON-serialisable dict)."""
-    from seqcheck import recipes
+    from seqcheck.training import recipes
 
     rec = recipes.get_recipe(recipe)
     pat = Pattern.parse(pattern)
@@ -261,8 +261,8 @@ def locked(lock_path: Path, *, verbose: int = 0) -> Iterator[None]:
 
 def train_and_save(path: Path, *, recipe: str, pattern: Pattern, train_length: int, seed: int, verbose: int,
                    settings: Mapping[str, Any] | None) -> None:
-    """The default :data:`Trainer`: train with :func:`seqcheck.recipes.train` and save to ``path``."""
-    from seqcheck import recipes
+    """The default :data:`Trainer`: train with :func:`seqcheck.training.recipes.train` and save to ``path``."""
+    from seqcheck.training import recipes
 
     model = recipes.train(recipe, pattern, train_length=train_length, seed=seed, verbose=verbose, settings=settings)
     model.save(path)
@@ -288,7 +288,7 @@ def cached_model_path(
     :func:`default_cache_dir`; ``settings`` overrides some recipe settings (and is part of the
     key); ``trainer`` replaces the real training (see :data:`Trainer`).
     """
-    from seqcheck import recipes
+    from seqcheck.training import recipes
 
     rec = recipes.get_recipe(recipe)
     pat = Pattern.parse(pattern)

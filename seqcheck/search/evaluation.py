@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqcheck.models.base import ModelUnderTest
-from seqcheck.patterns import Pattern
+from seqcheck.tasks.patterns import Pattern
 
 #: ``predicted`` value of a window whose output held NaN or infinity: equal to no symbol.
 INVALID = -1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from seqcheck.invariants.base import InvariantResult
 from seqcheck.invariants.length_generalization import NAME as LENGTH_GENERALIZATION
 from seqcheck.invariants.phase_shift import NAME as PHASE_SHIFT
-from seqcheck.space import CheckSpace
+from seqcheck.search.space import CheckSpace
 from seqcheck.spelling import spell
 
 

@@ -24,9 +24,9 @@ from seqcheck import strategies
 from seqcheck.checking import check
 from seqcheck.errors import invalid
 from seqcheck.invariants import Invariant
-from seqcheck.patterns import Pattern, primitive_period
-from seqcheck.profiles import search_settings
-from seqcheck.report import Report
+from seqcheck.tasks.patterns import Pattern, primitive_period
+from seqcheck.search.profiles import search_settings
+from seqcheck.reports.report import Report
 
 #: At most this many patterns preceding Hypothesis's answer are trained to confirm it is minimal.
 DEFAULT_CONFIRM_LIMIT = 6
@@ -93,8 +93,8 @@ def _trainer(
 ) -> tuple[str, Callable[[Pattern], Any]]:
     if callable(recipe):
         return getattr(recipe, "__name__", "recipe"), recipe
-    from seqcheck.cache import cached_model_path
-    from seqcheck.recipes import get_recipe
+    from seqcheck.training.cache import cached_model_path
+    from seqcheck.training.recipes import get_recipe
 
     name = get_recipe(recipe).name
     return name, lambda pattern: cached_model_path(

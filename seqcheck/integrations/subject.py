@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqcheck.assertions import assert_holds
+from seqcheck.integrations.assertions import assert_holds
 from seqcheck.checking import check
 from seqcheck.files import write_atomically
 from seqcheck.invariants import DEFAULT_INVARIANTS, resolve_invariant
 from seqcheck.invariants.base import Invariant, InvariantResult
-from seqcheck.profiles import DEFAULT_PROFILE
-from seqcheck.report import Report
+from seqcheck.search.profiles import DEFAULT_PROFILE
+from seqcheck.reports.report import Report
 
 
 @dataclass
@@ -25,8 +25,8 @@ class Subject:
     zero-argument function returning it (called on first use, so that a model is loaded or trained
     only by the tests that need it).  ``known_violations`` names invariants expected to fail.
 
-    ``baseline`` (a path to the predecessor's JSON report, a :class:`~seqcheck.report.Report` or its
-    ``to_dict()``; see :mod:`seqcheck.baseline`) gates the model against its predecessor instead: a violation
+    ``baseline`` (a path to the predecessor's JSON report, a :class:`~seqcheck.reports.report.Report` or its
+    ``to_dict()``; see :mod:`seqcheck.reports.baseline`) gates the model against its predecessor instead: a violation
     the baseline had too is a known limit, and only a regression fails (``tolerance``: the accuracy
     forgiven).  It is read and validated when the subject is declared."""
 
@@ -51,7 +51,7 @@ class Subject:
             resolve_invariant(spec, option="known_violations").name for spec in self.known_violations
         )
         if self.baseline is not None or self.tolerance != 0:
-            from seqcheck.baseline import Baseline, check_tolerance
+            from seqcheck.reports.baseline import Baseline, check_tolerance
             from seqcheck.errors import invalid
 
             self.tolerance = check_tolerance(self.tolerance, baseline=self.baseline)
@@ -98,8 +98,8 @@ class Subject:
         to ask computes it under a lock and leaves its JSON there; the others read it back."""
         if self._report is not None:
             return self._report
-        from seqcheck.baseline import Baseline, report_from_dict
-        from seqcheck.cache import locked
+        from seqcheck.reports.baseline import Baseline, report_from_dict
+        from seqcheck.training.cache import locked
 
         folder.mkdir(parents=True, exist_ok=True)
         key = hashlib.sha256(self.identity().encode()).hexdigest()[:16]
@@ -119,7 +119,7 @@ class Subject:
         return self.report()[invariant]
 
     def assert_holds(self, invariant: Invariant | str | None = None) -> None:
-        """Raise :class:`~seqcheck.assertions.InvariantViolation` with the counterexample if it fails; with a
+        """Raise :class:`~seqcheck.integrations.assertions.InvariantViolation` with the counterexample if it fails; with a
         baseline, only if it regressed, with the regression's lengths."""
         assert_holds(self.report(), invariant)
 

@@ -6,8 +6,8 @@ Hypothesis's plugin, it does nothing until the project uses it -- a ``--seqcheck
 ``seqcheck_*`` ini key (header, option checks at start-up), or a test that asks for a seqcheck
 fixture (marker, ``xdist_group`` and thread share under pytest-xdist).  It never picks a model for the
 project: a test that asks for ``seqcheck_result`` with no model configured or declared is a usage
-error.  The hooks only read options and delegate to the library (:class:`seqcheck.subject.Subject`,
-:mod:`seqcheck.reference`), which they import when first needed.
+error.  The hooks only read options and delegate to the library (:class:`seqcheck.integrations.subject.Subject`,
+:mod:`seqcheck.training.reference`), which they import when first needed.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from seqcheck.patterns import Pattern
-    from seqcheck.subject import Subject
+    from seqcheck.tasks.patterns import Pattern
+    from seqcheck.integrations.subject import Subject
 
 #: (option suffix, type, help); each is ``--seqcheck-<suffix>`` and ini ``seqcheck_<suffix>``.
 OPTIONS = (
@@ -126,10 +126,10 @@ def _option(config: pytest.Config, suffix: str) -> Any:
 
 def check_options(config: pytest.Config) -> dict[str, Any]:
     """The session's options of every check (seed, profile, max length, engine), validated: for the
-    subjects a conftest declares, e.g. ``seqcheck.reference.subjects(**check_options(config))``."""
+    subjects a conftest declares, e.g. ``seqcheck.training.reference.subjects(**check_options(config))``."""
     from seqcheck.errors import SeqcheckError
     from seqcheck.models.base import ENGINES
-    from seqcheck.profiles import DEFAULT_PROFILE, search_settings
+    from seqcheck.search.profiles import DEFAULT_PROFILE, search_settings
 
     profile = _option(config, "profile") or DEFAULT_PROFILE
     try:
@@ -156,8 +156,8 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
         )
     if model_configured(config):
         from seqcheck.errors import SeqcheckError
-        from seqcheck.patterns import Pattern
-        from seqcheck.subject import Subject
+        from seqcheck.tasks.patterns import Pattern
+        from seqcheck.integrations.subject import Subject
 
         given, source = _given(config, "model")
         model, pattern = _option(config, "model"), _option(config, "pattern")
@@ -193,10 +193,10 @@ def _baseline(config: pytest.Config, pattern: str, train_length: int | None, max
     given, source = _given(config, "baseline")
     if source is None:
         return None
-    from seqcheck.baseline import Baseline
+    from seqcheck.reports.baseline import Baseline
     from seqcheck.errors import SeqcheckError
-    from seqcheck.patterns import Pattern
-    from seqcheck.space import CheckSpace
+    from seqcheck.tasks.patterns import Pattern
+    from seqcheck.search.space import CheckSpace
 
     try:
         baseline = Baseline.load(_option(config, "baseline"))
@@ -259,7 +259,7 @@ def parametrize(metafunc: pytest.Metafunc, subjects: Sequence[Subject]) -> None:
     models of its own choosing when none is configured (seqcheck's ``properties/conftest.py``)."""
     if "seqcheck_subject" not in metafunc.fixturenames or declared(metafunc):
         return
-    from seqcheck.subject import battery_params
+    from seqcheck.integrations.subject import battery_params
 
     metafunc.definition.stash[_PARAMETRIZED] = True
     if "seqcheck_invariant" not in metafunc.fixturenames:
@@ -332,7 +332,7 @@ def seqcheck_model(seqcheck_subject: Subject) -> Any:
 @pytest.fixture
 def seqcheck_pattern(seqcheck_subject: Subject) -> Pattern:
     """The pattern the model under test was trained on."""
-    from seqcheck.patterns import Pattern
+    from seqcheck.tasks.patterns import Pattern
 
     return Pattern.parse(seqcheck_subject.pattern)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from seqcheck.errors import invalid
 from seqcheck.spelling import spell
-from seqcheck.patterns import Pattern
+from seqcheck.tasks.patterns import Pattern
 
 #: Default maximum length when the user gives none: well beyond the training length.
 DEFAULT_MAX_LENGTH_FACTOR = 4

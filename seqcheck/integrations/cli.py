@@ -247,7 +247,7 @@ def _run_check(args: argparse.Namespace) -> int:
     outputs = _outputs(args.model, paths, {"--baseline": args.baseline} if args.baseline else None)
     baseline = None
     if args.baseline is not None:
-        from seqcheck.baseline import Baseline
+        from seqcheck.reports.baseline import Baseline
 
         baseline = Baseline.load(args.baseline)  # a bad baseline is one line before any model is loaded
     if args.plot:
@@ -286,8 +286,8 @@ def _refuse_plot_over_budget(args: argparse.Namespace, budget: int) -> None:
     """The heatmap needs every length and phase swept by length generalization: refuse, before the check, a
     choice of invariants without it and lengths beyond the budget."""
     from seqcheck.invariants import length_generalization, resolve_invariant
-    from seqcheck.patterns import Pattern
-    from seqcheck.space import CheckSpace
+    from seqcheck.tasks.patterns import Pattern
+    from seqcheck.search.space import CheckSpace
 
     if args.invariants is not None and length_generalization not in [resolve_invariant(name, option="--invariants")
                                                                      for name in args.invariants]:
@@ -325,7 +325,7 @@ def _refuse_plot_without_accuracy(path: str, data: dict, name: str) -> None:
 
 def _run_diff(args: argparse.Namespace) -> int:
     """``seqcheck diff OLD NEW``: NEW's report against OLD's, no model run; exit 1 only for a regression."""
-    from seqcheck.baseline import diff, render_diff
+    from seqcheck.reports.baseline import diff, render_diff
 
     paths = {"--json": args.json, "--junit-xml": args.junit_xml, "--markdown": args.markdown, "--plot": args.plot}
     outputs = _outputs(args.new, paths, {"OLD": args.old, "NEW": args.new})
@@ -333,7 +333,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
     report = diff(args.old, args.new, tolerance=args.tolerance)
     if args.plot:
-        from seqcheck.baseline import accuracy_change
+        from seqcheck.reports.baseline import accuracy_change
 
         if accuracy_change(report.comparison) is None:
             raise invalid(
@@ -347,7 +347,7 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(report, outputs: dict[str, str]) -> None:
-    from seqcheck.report_formats import to_junit_xml, to_markdown
+    from seqcheck.reports.formats import to_junit_xml, to_markdown
 
     texts = {"--json": lambda: report.to_json() + "\n", "--junit-xml": lambda: to_junit_xml(report), "--markdown": lambda: to_markdown(report)}
     for option, path in outputs.items():
@@ -355,12 +355,12 @@ def _write_outputs(report, outputs: dict[str, str]) -> None:
             if option in texts:
                 write_atomically(path, texts[option]())
             elif report.comparison is not None:  # against a baseline: the two accuracy curves
-                from seqcheck.baseline import plot_comparison
+                from seqcheck.reports.baseline import plot_comparison
 
                 title = printable(f"{os.path.basename(report.model)} against {report.comparison.baseline}: accuracy by length")
                 replace_atomically(path, lambda tmp: plot_comparison(report.comparison, tmp, title=title))
             else:
-                from seqcheck.heatmap import plot_heatmap
+                from seqcheck.reports.heatmap import plot_heatmap
 
                 correct = report["length_generalization"].correct_by_length
                 title = printable(f"{os.path.basename(report.model)}, pattern {report.space.pattern}: right and wrong windows")
@@ -376,7 +376,7 @@ def _progress(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from seqcheck.demo import render_demo, run_demo
+    from seqcheck.training.demo import render_demo, run_demo
 
     outcome = run_demo(seed=args.seed, max_length=args.max_length, cache_dir=args.cache_dir, verbose=_progress(args))
     _show(render_demo(outcome))
@@ -384,8 +384,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from seqcheck.patterns import Pattern
-    from seqcheck.recipes import get_recipe, train
+    from seqcheck.tasks.patterns import Pattern
+    from seqcheck.training.recipes import get_recipe, train
 
     output = args.output
     check_writable(output, "--output")
@@ -402,7 +402,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_check_recipe(args: argparse.Namespace) -> int:
-    from seqcheck.recipe_check import check_recipe
+    from seqcheck.training.recipe_check import check_recipe
 
     if args.json:
         check_writable(args.json, "--json")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from seqcheck.evaluation import Evaluator
+from seqcheck.search.evaluation import Evaluator
 from seqcheck.invariants.base import Context, Invariant, InvariantResult, symbols_text
 
 #: The longest lengths of the range whose every phase is cross-checked when a form passed.

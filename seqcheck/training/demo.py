@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seqcheck.checking import check
-from seqcheck.reference import FIXED, SEED, ReferenceModel
-from seqcheck.report import Report, counterexample_heading
+from seqcheck.training.reference import FIXED, SEED, ReferenceModel
+from seqcheck.reports.report import Report, counterexample_heading
 
 TABLE_SPAN = 15  # lengths N+0 .. N+14, as in the seed's question
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from seqcheck.invariants.base import InvariantResult
-from seqcheck.report import Report, counterexample_heading
+from seqcheck.reports.report import Report, counterexample_heading
 
 
 class InvariantViolation(AssertionError):
@@ -46,7 +46,7 @@ def assert_holds(outcome: Report | InvariantResult, invariant: str | None = None
             pytest.skip(f"{outcome.title} is not applicable: " + "; ".join(f"{f}: {why}" for f, why in outcome.not_applicable.items()))
         return
     if outcome.comparison is not None:
-        from seqcheck.baseline import regression_error
+        from seqcheck.reports.baseline import regression_error
 
         error = regression_error(outcome, invariant)
         if error is not None:

@@ -3,7 +3,7 @@
 A recipe is the second kind of "model under test": not one trained model but the procedure
 that makes them. Each recipe is a :class:`Recipe` in :data:`RECIPES`, with a docstring saying
 what it does and a plain ``settings`` dict (epochs, batch size, lengths...) that
-:mod:`seqcheck.cache` puts in its key, so that changing a setting never reuses a stale model.
+:mod:`seqcheck.training.cache` puts in its key, so that changing a setting never reuses a stale model.
 
 - ``fixed-window``: the seed's set-up -- ``LSTM(4) -> Dense(1, sigmoid)`` trained on sliding
   windows of ONE length N over the stream. Its models count from the window start
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from seqcheck.errors import invalid
-from seqcheck.patterns import Pattern
+from seqcheck.tasks.patterns import Pattern
 
 __all__ = ["RECIPE_VERSION", "Recipe", "RECIPES", "train", "get_recipe", "encode", "build_model"]
 

@@ -1,7 +1,7 @@
 """How a form is searched: Hypothesis finds and shrinks, a batched sweep proves the minimum.
 
 1. Hypothesis draws cases from the form's strategy (with the settings of the check's profile,
-   :mod:`seqcheck.profiles`: bounded examples, no deadline; seeded by the check's seed) and
+   :mod:`seqcheck.search.profiles`: bounded examples, no deadline; seeded by the check's seed) and
    shrinks the first violation it meets toward the documented order.
 2. When the form's space is finite and its sweep fits the budget (:meth:`Form.sweep_cost`, the
    symbols the sweep would feed the model, against the check's ``exhaustive_budget``), the cases

@@ -52,7 +52,7 @@ INDENT = "     "
 
 @cache
 def report_schema() -> dict[str, Any]:
-    """The JSON schema of a report (version :data:`seqcheck.report.REPORT_VERSION`), read from the installed package."""
+    """The JSON schema of a report (version :data:`seqcheck.reports.report.REPORT_VERSION`), read from the installed package."""
     from importlib.resources import files
 
     return json.loads(files("seqcheck").joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
@@ -92,9 +92,9 @@ def _no_constant(name: str) -> float:
 
 
 def read_report(source: object, *, name: str = "baseline") -> tuple[dict[str, Any], Source]:
-    """The report ``source`` holds (a path to a JSON report, a :class:`~seqcheck.report.Report` or its ``to_dict()``),
+    """The report ``source`` holds (a path to a JSON report, a :class:`~seqcheck.reports.report.Report` or its ``to_dict()``),
     validated (:func:`validate_report`), with how errors name it."""
-    from seqcheck.report import Report
+    from seqcheck.reports.report import Report
 
     if isinstance(source, Report):
         src = Source(name, "Report", path=False)
@@ -143,7 +143,7 @@ def validate_report(data: object, src: Source) -> dict[str, Any]:
     """``data`` if it is a report this seqcheck can compare: its version, its schema, and consistent in itself."""
     import jsonschema
 
-    from seqcheck.report import REPORT_VERSION
+    from seqcheck.reports.report import REPORT_VERSION
 
     if not isinstance(data, dict):
         raise src.error(f"a JSON object (a seqcheck report), not a JSON {type(data).__name__}", REWRITE)
@@ -170,7 +170,7 @@ def validate_report(data: object, src: Source) -> dict[str, Any]:
 
 def _check_consistent(data: dict[str, Any], src: Source) -> None:
     """What the schema cannot say: the pattern and its numbers agree, statuses agree with their forms, accuracy with cells."""
-    from seqcheck.patterns import Pattern
+    from seqcheck.tasks.patterns import Pattern
 
     def refuse(what: str) -> InvalidArgument:
         return src.error(f"a report consistent in itself; {what}", REWRITE + " (a report edited by hand is not a baseline)")
@@ -252,7 +252,7 @@ def settings_of(data: Mapping[str, Any]) -> tuple[tuple[str, str, object], ...]:
 
 
 def space_settings(space) -> dict[str, Any]:
-    """The settings of a :class:`~seqcheck.space.CheckSpace`, shaped like a report's."""
+    """The settings of a :class:`~seqcheck.search.space.CheckSpace`, shaped like a report's."""
     return {
         "pattern": space.pattern.text, "alphabet_size": space.pattern.alphabet_size, "train_length": space.train_length,
         "lengths": {"min": space.min_length, "max": space.max_length},
@@ -521,7 +521,7 @@ class Comparison:
             "notes": list(self.notes),
         }
 
-    # -- CI formats (seqcheck.report_formats) --
+    # -- CI formats (seqcheck.reports.formats) --
 
     def junit_failure(self, name: str) -> str | None:
         """The failure text of an invariant's test case: its regressions, or None when it has none."""
@@ -559,7 +559,7 @@ class Comparison:
 
 
 def _order_key(length: int, space: Mapping[str, Any]) -> tuple[int, ...]:
-    """The place of a length in the documented order (:meth:`seqcheck.space.CheckSpace.length_key`)."""
+    """The place of a length in the documented order (:meth:`seqcheck.search.space.CheckSpace.length_key`)."""
     train = space["train_length"]
     if train is None:
         return (length,)
@@ -665,18 +665,18 @@ class Baseline:
 
     @classmethod
     def load(cls, source: object, *, name: str = "baseline") -> Baseline:
-        """From a path to a JSON report, a :class:`~seqcheck.report.Report` or its ``to_dict()``; a one-line error unless valid."""
+        """From a path to a JSON report, a :class:`~seqcheck.reports.report.Report` or its ``to_dict()``; a one-line error unless valid."""
         if isinstance(source, Baseline):
             return source
         data, src = read_report(source, name=name)
         return cls(data, src)
 
     def require_space(self, space) -> None:
-        """A one-line error unless ``space`` (a :class:`~seqcheck.space.CheckSpace`) is the baseline's pattern and range."""
+        """A one-line error unless ``space`` (a :class:`~seqcheck.search.space.CheckSpace`) is the baseline's pattern and range."""
         require_same_range(self.data, space_settings(space), self.source)
 
     def compare(self, report, *, tolerance: float = 0.0) -> Comparison:
-        """``report`` (a :class:`~seqcheck.report.Report`) against this baseline."""
+        """``report`` (a :class:`~seqcheck.reports.report.Report`) against this baseline."""
         current = report.to_dict()
         current.pop("comparison", None)
         return compare(self.data, current, tolerance=tolerance, source=self.source)
@@ -686,13 +686,13 @@ class Baseline:
 
 
 def report_from_dict(data: Mapping[str, Any]):
-    """A :class:`~seqcheck.report.Report` rebuilt from a valid report's dict (:func:`read_report`), so that
+    """A :class:`~seqcheck.reports.report.Report` rebuilt from a valid report's dict (:func:`read_report`), so that
     ``seqcheck diff`` writes the same text, JUnit and Markdown as a check."""
-    from seqcheck.evaluation import INVALID
+    from seqcheck.search.evaluation import INVALID
     from seqcheck.invariants.base import Counterexample, FormResult, InvariantResult, Prediction
-    from seqcheck.patterns import Pattern
-    from seqcheck.report import Report
-    from seqcheck.space import CheckSpace
+    from seqcheck.tasks.patterns import Pattern
+    from seqcheck.reports.report import Report
+    from seqcheck.search.space import CheckSpace
 
     def prediction(p: Mapping[str, Any] | None) -> Prediction | None:
         if p is None:
@@ -795,7 +795,7 @@ def plot_comparison(comparison: Comparison, path: str | Path, *, title: str = ""
 def diff(old: object, new: object, *, tolerance: float = 0.0):
     """``seqcheck diff OLD NEW``: the NEW report (rebuilt from its JSON) with its comparison against OLD; no model runs.
 
-    Each is a path to a JSON report, a :class:`~seqcheck.report.Report` or its ``to_dict()``, validated like a
+    Each is a path to a JSON report, a :class:`~seqcheck.reports.report.Report` or its ``to_dict()``, validated like a
     baseline; the two must share pattern and range.
     """
     tolerance = check_tolerance(tolerance, baseline=old)
@@ -811,9 +811,9 @@ def diff(old: object, new: object, *, tolerance: float = 0.0):
 
 
 def regression_error(report, invariant: object | None = None) -> AssertionError | None:
-    """The :class:`~seqcheck.assertions.InvariantViolation` to raise for ``report``'s first regression (of ``invariant``
+    """The :class:`~seqcheck.integrations.assertions.InvariantViolation` to raise for ``report``'s first regression (of ``invariant``
     only, when given: its identifier, title or the invariant), with the regression's lengths; None when none."""
-    from seqcheck.assertions import InvariantViolation, violation_message
+    from seqcheck.integrations.assertions import InvariantViolation, violation_message
 
     comparison = report.comparison
     results = report.results if invariant is None else [report[invariant]]

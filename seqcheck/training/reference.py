@@ -1,7 +1,7 @@
 """The built-in reference models: the seed's start-anchored LSTM and its accepted fix.
 
-Both are trained by the project's own recipes (:mod:`seqcheck.recipes`) and kept in the model
-cache (:mod:`seqcheck.cache`), so they are trained once per machine.  Each states which invariants
+Both are trained by the project's own recipes (:mod:`seqcheck.training.recipes`) and kept in the model
+cache (:mod:`seqcheck.training.cache`), so they are trained once per machine.  Each states which invariants
 it is known to violate: the property suite expects exactly those violations, strictly.
 """
 
@@ -17,7 +17,7 @@ from seqcheck.invariants.periodic_consistency import NAME as PERIODIC_CONSISTENC
 from seqcheck.invariants.phase_shift import NAME as PHASE_SHIFT
 
 if TYPE_CHECKING:
-    from seqcheck.subject import Subject
+    from seqcheck.integrations.subject import Subject
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ReferenceModel:
 
     def path(self, *, cache_dir: str | None = None, verbose: int = 0) -> Path:
         """The cached ``.keras`` file, trained first if the cache lacks it."""
-        from seqcheck.cache import cached_model_path
+        from seqcheck.training.cache import cached_model_path
 
         return cached_model_path(
             self.recipe, self.pattern, train_length=self.train_length, seed=self.seed, cache_dir=cache_dir, verbose=verbose
@@ -71,7 +71,7 @@ def subjects(models: Iterable[ReferenceModel] = REFERENCE_MODELS, **options: Any
     """The reference models as subjects of the battery, each trained (or read from the cache) by the
     first test that needs it, with its known violations; ``options`` are the checks' (seed, profile,
     max_length, engine).  Only a suite that asks for them checks them: seqcheck's ``properties/``."""
-    from seqcheck.subject import Subject
+    from seqcheck.integrations.subject import Subject
 
     return [
         Subject.deferred(

@@ -11,10 +11,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from seqcheck.assertions import violation_message
+from seqcheck.integrations.assertions import violation_message
 from seqcheck.errors import printable
 from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS
-from seqcheck.report import Report, accuracy_text, counterexample_heading
+from seqcheck.reports.report import Report, accuracy_text, counterexample_heading
 
 
 def to_junit_xml(report: Report) -> str:

@@ -12,12 +12,12 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from seqcheck.heatmap import text_heatmap
+from seqcheck.reports.heatmap import text_heatmap
 from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS, InvariantResult
-from seqcheck.space import CheckSpace
+from seqcheck.search.space import CheckSpace
 
 if TYPE_CHECKING:
-    from seqcheck.baseline import Comparison
+    from seqcheck.reports.baseline import Comparison
 
 REPORT_VERSION = 2
 INDENT = "     "
@@ -89,7 +89,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: How windows were evaluated (:attr:`seqcheck.models.ModelUnderTest.engine`).
     model_engine: str = "native"
-    #: The comparison with a baseline report (:mod:`seqcheck.baseline`), when the check had one.
+    #: The comparison with a baseline report (:mod:`seqcheck.reports.baseline`), when the check had one.
     comparison: Comparison | None = None
 
     @property

@@ -1,0 +1,1 @@
+"""Integrations: the ``seqcheck`` command, the pytest plugin and what it shares with users' own test suites."""

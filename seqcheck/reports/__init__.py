@@ -1,0 +1,1 @@
+"""Reports: the outcome of a check for people (text, heatmap, plots) and machines (JSON, JUnit, Markdown), and baselines."""

@@ -1,0 +1,1 @@
+"""Search: the space a check explores, the memoized model, Hypothesis's search with sweeps, and confirmation."""
