@@ -1,35 +1,52 @@
-"""``check(model, pattern=...)``: run the whole battery of invariants in one call."""
+"""``check(model, task=...)`` / ``check(model, pattern=...)``: run the whole battery of invariants in one call."""
 
 from __future__ import annotations
 
 import os
 import shlex
+import sys
 from collections.abc import Iterable, Sequence
 
 from seqcheck.search.confirmation import disagreement
 from seqcheck.reports.diagnosis import diagnose, hints
 from seqcheck.errors import ModelError, invalid
 from seqcheck.search.evaluation import Evaluator
-from seqcheck.invariants import DEFAULT_INVARIANTS, Invariant, resolve_invariant
+from seqcheck.invariants import Invariant, default_battery, resolve_invariant
 from seqcheck.invariants.base import Context, InvariantResult
 from seqcheck.models import ModelUnderTest, as_model
 from seqcheck.tasks.patterns import Pattern
 from seqcheck.search.profiles import DEFAULT_PROFILE, search_settings
 from seqcheck.reports.report import Report
 from seqcheck.search.runner import run_invariant
-from seqcheck.search.space import CheckSpace
+from seqcheck.search.space import CheckSpace, SequenceSpace
 from seqcheck.spelling import INTERFACE, spell
+from seqcheck.tasks import BUILTIN_TASKS, Task, resolve_task
+from seqcheck.tasks.base import STREAM
 
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
 
 
-def reproduce_line(model: object, space: CheckSpace, seed: int, given: dict[str, int | str | bool | None]) -> str:
+def task_reference(task: Task, given: object) -> str:
+    """How to name ``task`` again: as the user named it, a built-in's name, or ``module:attr`` where a module holds it."""
+    if isinstance(given, str):
+        return given
+    if BUILTIN_TASKS.get(task.name) is task:
+        return task.name
+    for module_name, module in list(sys.modules.items()):
+        for attr, value in list(getattr(module, "__dict__", {}).items()):
+            if value is task and module_name != "__main__":
+                return f"{module_name}:{attr}"
+    return task.name
+
+
+def reproduce_line(model: object, what: dict[str, str], seed: int, given: dict[str, int | str | bool | None]) -> str:
     """The one line that reproduces a check: a shell command for a model file (every word quoted), else a Python call.
 
-    ``given`` holds the options that shape the check by :func:`check`'s names, ``None`` where the user
-    left the default; ``True`` is a flag, a list is comma-separated on the command line.
+    ``what`` names the task (``{"pattern": "11000"}`` or ``{"task": "parity"}``); ``given`` holds the options that
+    shape the check by :func:`check`'s names, ``None`` where the user left the default; ``True`` is a flag, a list
+    is comma-separated on the command line.
     """
-    options = {"pattern": space.pattern.text, **{k: v for k, v in given.items() if v is not None}, "seed": seed}
+    options = {**what, **{k: v for k, v in given.items() if v is not None}, "seed": seed}
     if not isinstance(model, (str, os.PathLike)):
         return f"seqcheck.check(model, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
     path = os.fsdecode(model)
@@ -57,6 +74,36 @@ def _rigid_space(subject: ModelUnderTest, space: CheckSpace, *, min_length: int 
     return CheckSpace.build(pattern, train_length=space.train_length, min_length=fixed, max_length=fixed)
 
 
+def _rigid_sequence_space(subject: ModelUnderTest, space: SequenceSpace) -> SequenceSpace:
+    """The one length a length-rigid model can be checked at on a sequence task, or a one-line error."""
+    fixed = subject.fixed_length
+    if fixed not in space.lengths:
+        raise ModelError(
+            f"model {subject.name} is length-rigid: it accepts only inputs of length {fixed}, which is not a length"
+            f" {space.min_length}..{space.max_length} of task {space.task.name}; rebuild it with keras.Input(shape=(None, ...))"
+        )
+    return SequenceSpace(space.task, fixed, fixed, space.train_length)
+
+
+def _chosen_task(pattern: object, task: object, alphabet_size: int | None) -> Task:
+    """The task a check is on: ``task`` (resolved), or the stream of ``pattern``; exactly one must be given."""
+    if pattern is None and task is None:
+        raise invalid("task", None, "a task to check the model on", f"pass {spell('task', 'parity')} or {spell('pattern', '11000')}")
+    if pattern is not None and task is not None:
+        raise invalid("task", task, f"either {spell('task')} or {spell('pattern')}, not both", "drop one of them")
+    if pattern is not None:
+        from seqcheck.tasks.stream import StreamTask
+
+        return StreamTask(Pattern.parse(pattern, alphabet_size=alphabet_size))
+    chosen = resolve_task(task)
+    if alphabet_size is not None:
+        raise invalid(
+            "alphabet_size", alphabet_size, f"no {spell('alphabet_size')} with task {chosen.name}, which has its own symbols",
+            f"drop {spell('alphabet_size')}",
+        )
+    return chosen
+
+
 def _run_battery(
     battery: list[Invariant], subject: ModelUnderTest, space: CheckSpace, search, *, seed: int, exhaustive_budget: int,
     notes: list[str],
@@ -71,7 +118,11 @@ def _run_battery(
             notes.append(found.note(subject.engine))
             subject.use_framework(found.what)
             return _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=exhaustive_budget, notes=notes)
-    over_budget = [f"{result.title} ({form.form})" for result in results for form in result.forms if form.over_budget]
+    # A sequence task's sweep that covered some lengths says how far in its scope, not here.
+    over_budget = [
+        f"{result.title} ({form.form})" for result in results for form in result.forms
+        if form.over_budget and form.exhaustive_through is None
+    ]
     if over_budget:
         notes.append(
             f"over exhaustive_budget={exhaustive_budget} symbols, so not swept (cases sampled by Hypothesis, a counterexample"
@@ -83,7 +134,8 @@ def _run_battery(
 def check(
     model: object,
     *,
-    pattern: str | Sequence[int] | Pattern,
+    task: str | Task | None = None,
+    pattern: str | Sequence[int] | Pattern | None = None,
     train_length: int | None = None,
     max_length: int | None = None,
     min_length: int | None = None,
@@ -100,43 +152,57 @@ def check(
     baseline: object = None,
     tolerance: float = 0.0,
 ) -> Report:
-    """Check ``model`` against every invariant (or those given) on ``pattern``'s stream.
+    """Check ``model`` against every invariant (or those given) on a task: ``task`` or ``pattern``'s stream.
+
+    ``task`` is a sequence task (:mod:`seqcheck.tasks`): a built-in's name (``"parity"``), ``"module:attr"``, or a
+    :class:`~seqcheck.tasks.Task`; inputs range over its valid lengths from ``min_length`` (default 1) to
+    ``max_length`` (default ``max(4 * train_length, 40)``), ``train_length`` being the longest length trained
+    on.  ``pattern`` names a stream task instead: windows range from ``min_length`` (default and least: the
+    pattern's min context) to ``max_length`` (same default), ``train_length`` being the window length trained on.
 
     ``model`` is a ``keras.Model``, a path to a ``.keras`` file (loaded in Keras's safe mode unless
     ``allow_unsafe=True``), or a callable on numpy batches (fed integer tokens ``(B, L)`` unless
-    ``encoding`` says otherwise).  Windows range from ``min_length`` (default and least: the
-    pattern's min context) to ``max_length`` (default ``max(4 * train_length, 40)``).  Hypothesis searches each
-    invariant's forms, seeded by ``seed``; spaces whose sweep feeds the model at most
-    ``exhaustive_budget`` symbols are then swept, so that a pass covers every case and a
-    counterexample is the minimum under the documented order (see :mod:`seqcheck.search.space`).
-    ``profile`` names the Hypothesis settings (:mod:`seqcheck.search.profiles`: ``dev``, ``ci``,
-    ``thorough``); ``max_examples`` overrides its number of examples per form.  ``engine`` says how a
-    Keras model is evaluated (:class:`~seqcheck.models.keras.KerasModel`): ``"auto"`` translates it to
-    NumPy when it can, verified against the model, ``"keras"`` always calls its compiled function.
+    ``encoding`` says otherwise).  Hypothesis searches each invariant's forms, seeded by ``seed``; spaces
+    whose sweep feeds the model at most ``exhaustive_budget`` symbols are then swept (a sequence task's
+    length by length, from the shortest), so that a pass covers every case and a counterexample is the
+    minimum under the documented order (see :mod:`seqcheck.search.space`).  ``profile`` names the
+    Hypothesis settings (:mod:`seqcheck.search.profiles`: ``dev``, ``ci``, ``thorough``); ``max_examples``
+    overrides its number of examples per form.  ``engine`` says how a Keras model is evaluated
+    (:class:`~seqcheck.models.keras.KerasModel`): ``"auto"`` translates it to NumPy when it can, verified
+    against the model, ``"keras"`` always calls its compiled function.
 
     ``baseline`` (a path to a report seqcheck wrote with ``--json``, a :class:`Report` or its ``to_dict()``,
     on the same pattern and range) gates the model against its predecessor (:mod:`seqcheck.reports.baseline`):
     the report's ``comparison`` lists regressions and improvements, and ``passed`` then means no
     regression; ``tolerance`` is how much lower accuracy at a length is forgiven.  The baseline is
-    validated before the model is loaded.
+    validated before the model is loaded.  Baselines compare stream-task reports only.
     """
     for name, value in (("seed", seed), ("max_examples", max_examples), ("exhaustive_budget", exhaustive_budget)):
         if value is None and name == "max_examples":  # the profile's number
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise invalid(name, value, "a non-negative whole number", f"pass {name} as an integer")
-    parsed = Pattern.parse(pattern, alphabet_size=alphabet_size)
-    space = CheckSpace.build(parsed, train_length=train_length, max_length=max_length, min_length=min_length)
+    chosen = _chosen_task(pattern, task, alphabet_size)
+    stream = chosen.kind == STREAM
+    if stream:
+        space = CheckSpace.build(chosen.pattern, train_length=train_length, max_length=max_length, min_length=min_length)
+    else:
+        space = SequenceSpace.build(chosen, train_length=train_length, max_length=max_length, min_length=min_length)
     if isinstance(invariants, (str, Invariant)):
         invariants = [invariants]
     try:
-        battery = [resolve_invariant(spec) for spec in (DEFAULT_INVARIANTS if invariants is None else invariants)]
+        battery = [resolve_invariant(spec) for spec in (default_battery(chosen) if invariants is None else invariants)]
     except TypeError:
         raise invalid("invariants", invariants, "a list of seqcheck invariants or their names", "pass e.g. ['length_generalization']") from None
     if not battery:
         raise invalid("invariants", [], "a non-empty list of seqcheck invariants", "pass e.g. [seqcheck.phase_shift_invariance]")
     known = None
     if baseline is not None or tolerance != 0:
+        if not stream:
+            raise invalid(
+                "baseline", baseline, f"no baseline with task {chosen.name}: baselines compare pattern (stream-task) reports",
+                f"drop {spell('baseline')} and compare the reports' accuracy yourself",
+            )
         from seqcheck.reports.baseline import Baseline, check_tolerance
 
         tolerance = check_tolerance(tolerance, baseline=baseline)
@@ -144,19 +210,20 @@ def check(
         known.require_space(space)  # a different pattern or range fails before any model is loaded
 
     subject = as_model(
-        model, alphabet_size=parsed.alphabet_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe, engine=engine
+        model, alphabet_size=chosen.input_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe, engine=engine,
+        classes=None if stream else chosen.class_count, class_meaning="" if stream else f"class of task {chosen.name}",
     )
     notes = list(subject.notes)
     if subject.fixed_length is not None:
-        space = _rigid_space(subject, space, min_length=min_length, max_length=max_length)
-        notes.append(f"length-rigid model: it accepts windows of length {subject.fixed_length} only, so only that length was checked")
+        space = _rigid_space(subject, space, min_length=min_length, max_length=max_length) if stream else _rigid_sequence_space(subject, space)
+        notes.append(f"length-rigid model: it accepts {'windows' if stream else 'inputs'} of length {subject.fixed_length} only, so only that length was checked")
     subject.warm_up(space.min_length)
     if subject.output_evidence:
         notes.append(subject.output_evidence)
     search = search_settings(profile, max_examples=max_examples)
     results = _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=exhaustive_budget, notes=notes)
-    if parsed.was_reduced:
-        notes.append(f"pattern {parsed.given} reduced to its primitive period: {parsed.text}")
+    if stream and chosen.pattern.was_reduced:
+        notes.append(f"pattern {chosen.pattern.given} reduced to its primitive period: {chosen.pattern.text}")
     given = {
         "train_length": train_length, "min_length": min_length, "max_length": max_length, "alphabet_size": alphabet_size,
         "encoding": encoding, "output": None if output == "auto" else output, "max_examples": max_examples,
@@ -165,7 +232,8 @@ def check(
         "engine": None if engine == "auto" else engine, "allow_unsafe": allow_unsafe or None,
         "invariants": None if invariants is None else [invariant.name for invariant in battery],
     }
-    reproduce = reproduce_line(model, space, seed, given)
+    what = {"pattern": chosen.pattern.text} if stream else {"task": task_reference(chosen, task)}
+    reproduce = reproduce_line(model, what, seed, given)
     for result in results:
         result.reproduce = reproduce
     report = Report(
@@ -175,8 +243,8 @@ def check(
         space=space,
         seed=seed,
         results=results,
-        diagnosis=diagnose(results, space),
-        hints=hints(results, space),
+        diagnosis=diagnose(results, space) if stream else [],
+        hints=hints(results, space) if stream else [],
         reproduce=reproduce,
         notes=notes,
     )

@@ -333,8 +333,8 @@ def test_a_hand_edited_baseline_is_a_one_line_error(anchored, tmp_path, edit, me
         ("{", "expected a JSON report; it is not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2"),
         ("[1, 2]", "expected a JSON object (a seqcheck report), not a JSON list"),
         ('{"passed": true}', "expected a seqcheck check report, which has a 'version' field"),
-        ('{"version": 1, "passed": true}', "expected a report of version 2, which this seqcheck reads; it is version 1"),
-        ('{"version": "2"}', "expected a report of version 2, which this seqcheck reads; it is version '2'"),
+        ('{"version": 1, "passed": true}', "expected a report of version 3 or 2, which this seqcheck reads; it is version 1"),
+        ('{"version": "2"}', "expected a report of version 3 or 2, which this seqcheck reads; it is version '2'"),
         ('{"version": 1, "seed": 0, "results": []}', "expected a report of seqcheck check (--json), not of the pytest plugin"),
         ('{"version": 2, "x": NaN}', "it is not valid JSON (NaN is not a JSON number)"),
         ("[" * 100_000 + "]" * 100_000, "it is nested too deeply to be one"),
@@ -540,7 +540,7 @@ def test_plugin_refuses_a_bad_baseline_at_start_up(pytester, seed_model_path, re
     (pytester.path / "edited.json").write_text('{"version": 1}')
     result = pytester.runpytest_subprocess(*args, "--seqcheck-baseline", "edited.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--seqcheck-baseline='edited.json': expected a report of version 2, which this seqcheck reads*"])
+    result.stderr.fnmatch_lines(["*--seqcheck-baseline='edited.json': expected a report of version 3 or 2, which this seqcheck reads*"])
     result = pytester.runpytest_subprocess(*args, "--seqcheck-max-length", "30", "--seqcheck-baseline", str(reference_reports / "seed.json"))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*expected a baseline on this check's pattern and range; its max length is 40, this check's is 30*"])

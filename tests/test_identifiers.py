@@ -42,7 +42,7 @@ def test_the_json_report_carries_the_identifier_and_the_title(report):
 def test_an_unknown_invariant_is_one_line_listing_the_valid_ones():
     expected = (
         "invariants='length': expected one of phase_shift_invariance, length_generalization, periodic_consistency,"
-        " batch_invariance (or their titles, such as 'phase-shift invariance'); name an invariant by its identifier"
+        " batch_invariance, metamorphic_relations (or their titles, such as 'phase-shift invariance'); name an invariant by its identifier"
     )
     with pytest.raises(seqcheck.InvalidArgument) as raised:
         seqcheck.check(MODEL, pattern="11000", invariants=["length"])

@@ -28,7 +28,27 @@ def failing():
 def test_json_report_follows_its_schema(model):
     data = json.loads(seqcheck.check(model, pattern="11000", train_length=10).to_json())
     jsonschema.validate(data, SCHEMA)
-    assert data["version"] == 2
+    assert data["version"] == 3
+    assert data["task"] == {"name": "periodic-stream", "kind": "stream", "symbols": ["0", "1"], "classes": ["0", "1"], "pattern": "11000"}
+
+
+@pytest.mark.parametrize("exact_through", [None, 6], ids=["passing", "failing"])
+def test_a_sequence_task_report_follows_the_schema_and_describes_its_task(exact_through):
+    from sequence_models import Exact, LateBreaking
+
+    from seqcheck.tasks import parity
+
+    model = Exact(parity) if exact_through is None else LateBreaking(parity, exact_through)
+    data = json.loads(seqcheck.check(model, task="parity", max_length=12).to_json())
+    jsonschema.validate(data, SCHEMA)
+    assert data["task"]["name"] == "parity" and data["task"]["kind"] == "sequence"
+    assert data["task"]["classes"] == ["even", "odd"] and data["task"]["relations"] == ["permutation", "neutral insertion"]
+    assert (data["pattern"], data["period"], data["min_context"]) == (None, None, None)
+    statuses = {inv["name"]: inv["status"] for inv in data["invariants"]}
+    assert statuses["phase_shift_invariance"] == statuses["periodic_consistency"] == "not applicable"
+    if exact_through is not None:
+        cx = next(inv for inv in data["invariants"] if inv["name"] == "length_generalization")["counterexample"]
+        assert (cx["length"], cx["window"]["text"], cx["expected"], cx["predicted"]) == (7, "0 0 0 0 0 0 0", 0, 1)
 
 
 def test_schema_rejects_a_report_missing_a_field(failing):

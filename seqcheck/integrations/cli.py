@@ -138,20 +138,25 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    check = commands.add_parser("check", help="check a model's invariants on a pattern")
+    check = commands.add_parser("check", help="check a model's invariants on a task or a pattern")
     check.add_argument("model", metavar="MODEL", help="path to a .keras file")
-    check.add_argument("--pattern", required=True, help="the repeating pattern, e.g. 11000 or 0,1,2,2")
-    check.add_argument("--train-length", type=_positive("--train-length"), help="window length the model was trained on")
-    check.add_argument("--min-length", type=_positive("--min-length"), help="shortest window checked (default: the min context)")
-    check.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
+    what = check.add_mutually_exclusive_group(required=True)
+    what.add_argument("--task", help="the sequence task: a built-in's name (seqcheck tasks lists them) or module:attr")
+    what.add_argument("--pattern", help="the repeating pattern of a stream task, e.g. 11000 or 0,1,2,2")
+    check.add_argument(
+        "--train-length", type=_positive("--train-length"),
+        help="the window length the model was trained on (a pattern), or the longest input length (a task: 1..N)",
+    )
+    check.add_argument("--min-length", type=_positive("--min-length"), help="shortest input checked (default: the min context, or 1)")
+    check.add_argument("--max-length", type=_positive("--max-length"), help="longest input checked (default max(4N, 40))")
     check.add_argument("--seed", type=_non_negative("--seed"), default=0, help="Hypothesis seed (default 0)")
     check.add_argument("--json", metavar="PATH", help="write the machine-readable report here ('-': standard output)")
     check.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report: one test case per invariant ('-': standard output)")
     check.add_argument("--markdown", metavar="PATH", help="write a Markdown summary, for a CI job summary ('-': standard output)")
     check.add_argument(
         "--plot", metavar="PATH",
-        help="write the accuracy heatmap (length x phase) as a PNG ('-': standard output); needs matplotlib and lengths"
-        " within the exhaustive budget",
+        help="write a PNG ('-': standard output), needs matplotlib: for a task, accuracy against length with the training"
+        " range shaded; for a pattern, the accuracy heatmap (length x phase), for lengths within the exhaustive budget",
     )
     check.add_argument("--alphabet-size", type=_positive("--alphabet-size"), help="symbols the model predicts (default: from the pattern)")
     check.add_argument("--encoding", choices=ENCODINGS, help="override the detected input layout")
@@ -186,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --baseline: how much lower accuracy at a length is not a regression (default 0)",
     )
     check.set_defaults(run=_run_check)
+
+    tasks = commands.add_parser("tasks", help="list the built-in sequence tasks")
+    tasks.set_defaults(run=_run_tasks)
 
     diff = commands.add_parser("diff", help="compare two reports seqcheck wrote (--json), without running a model")
     diff.add_argument("old", metavar="OLD", help="the predecessor's report: the baseline")
@@ -253,7 +261,10 @@ def _run_check(args: argparse.Namespace) -> int:
     if args.plot:
         if importlib.util.find_spec("matplotlib") is None:
             raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
-        _refuse_plot_over_budget(args, budget)
+        if args.pattern is not None:
+            _refuse_plot_over_budget(args, budget)
+        else:
+            _refuse_plot_without_length_generalization(args)
         if baseline is not None:
             _refuse_plot_without_accuracy(args.plot, baseline.data, "--baseline")
     human = sys.stderr if any(is_stdout(path) for path in outputs.values()) else sys.stdout
@@ -261,6 +272,7 @@ def _run_check(args: argparse.Namespace) -> int:
         report = check(
             args.model,
             pattern=args.pattern,
+            task=args.task,
             train_length=args.train_length,
             max_length=args.max_length,
             min_length=args.min_length,
@@ -282,17 +294,23 @@ def _run_check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.passed else EXIT_VIOLATION
 
 
-def _refuse_plot_over_budget(args: argparse.Namespace, budget: int) -> None:
-    """The heatmap needs every length and phase swept by length generalization: refuse, before the check, a
-    choice of invariants without it and lengths beyond the budget."""
+def _refuse_plot_without_length_generalization(args: argparse.Namespace) -> None:
+    """The plot shows length generalization's accuracy: refuse, before the check, a choice of invariants without it."""
     from seqcheck.invariants import length_generalization, resolve_invariant
-    from seqcheck.tasks.patterns import Pattern
-    from seqcheck.search.space import CheckSpace
 
     if args.invariants is not None and length_generalization not in [resolve_invariant(name, option="--invariants")
                                                                      for name in args.invariants]:
-        raise invalid("--plot", args.plot, "length_generalization among --invariants, since the heatmap shows its windows",
+        raise invalid("--plot", args.plot, "length_generalization among --invariants, since the plot shows its accuracy",
                       "add length_generalization to --invariants, or drop --plot")
+
+
+def _refuse_plot_over_budget(args: argparse.Namespace, budget: int) -> None:
+    """The heatmap needs every length and phase swept by length generalization: refuse, before the check, a
+    choice of invariants without it and lengths beyond the budget."""
+    from seqcheck.search.space import CheckSpace
+    from seqcheck.tasks.patterns import Pattern
+
+    _refuse_plot_without_length_generalization(args)
 
     pattern = Pattern.parse(args.pattern, alphabet_size=args.alphabet_size)
     space = CheckSpace.build(pattern, train_length=args.train_length, max_length=args.max_length, min_length=args.min_length)
@@ -321,6 +339,18 @@ def _refuse_plot_without_accuracy(path: str, data: dict, name: str) -> None:
             "--plot", path, f"{name}'s report to hold accuracy by length, since the plot shows the two accuracy curves",
             "write it again with lengths within the exhaustive budget, or drop --plot",
         )
+
+
+def _run_tasks(args: argparse.Namespace) -> int:
+    """``seqcheck tasks``: the built-in sequence tasks, a line each: name, symbols, classes, definition."""
+    from seqcheck.tasks import BUILTIN_TASKS
+
+    width = max(len(name) for name in BUILTIN_TASKS)
+    for name, task in BUILTIN_TASKS.items():
+        _show(f"{name:<{width}}  symbols {' '.join(task.symbols)}; classes {', '.join(task.classes)}")
+        _show(f"{'':<{width}}  {task.description}")
+    _show("a task of your own: --task module:attr, naming a seqcheck.tasks.SequenceTask")
+    return EXIT_OK
 
 
 def _run_diff(args: argparse.Namespace) -> int:
@@ -359,6 +389,12 @@ def _write_outputs(report, outputs: dict[str, str]) -> None:
 
                 title = printable(f"{os.path.basename(report.model)} against {report.comparison.baseline}: accuracy by length")
                 replace_atomically(path, lambda tmp: plot_comparison(report.comparison, tmp, title=title))
+            elif report.sequence:
+                from seqcheck.reports.accuracy_plot import plot_accuracy
+
+                accuracy = report["length_generalization"].accuracy_by_length
+                title = printable(f"{os.path.basename(report.model)}, task {report.space.task.name}: accuracy by length")
+                replace_atomically(path, lambda tmp: plot_accuracy(accuracy, tmp, title=title, train_length=report.space.train_length))
             else:
                 from seqcheck.reports.heatmap import plot_heatmap
 

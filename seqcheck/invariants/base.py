@@ -20,9 +20,14 @@ from hypothesis import strategies as st
 
 from seqcheck import strategies
 from seqcheck.search.evaluation import INVALID, Evaluator
-from seqcheck.search.space import CheckSpace
+from seqcheck.search.space import CheckSpace, SequenceSpace
+from seqcheck.tasks.base import SEQUENCE, STREAM, Task
 
 Case = tuple
+
+#: In an input longer than :data:`LONG_INPUT` symbols, runs of more than :data:`RUN` equal symbols are shown as
+#: ``symbol×count`` in a sequence task's counterexample.
+LONG_INPUT, RUN = 16, 4
 
 
 def symbols_text(symbols: Sequence[int]) -> str:
@@ -39,11 +44,37 @@ class Prediction:
     expected: int | None
     predicted: int
     confidence: float
+    #: A sequence task's input in its symbol names (``1 + 2 * 3``), and the names of its classes; empty for a stream.
+    text: str = ""
+    class_names: tuple[str, ...] = ()
+
+    def _class(self, index: int) -> str:
+        return self.class_names[index] if self.class_names else str(index)
 
     def describe(self) -> str:
         if self.predicted == INVALID:
             return "predicted nothing (non-finite output)"
-        return f"predicted {self.predicted} (p={self.confidence:.2f})"
+        return f"predicted {self._class(self.predicted)} (p={self.confidence:.2f})"
+
+    def expected_text(self) -> str:
+        return "" if self.expected is None else f"; expected {self._class(self.expected)}"
+
+    def shown(self) -> str:
+        """The input as a person reads it: the task's symbol names (in a long input, a run of more than :data:`RUN`
+        equal symbols written ``0×301``), else the symbols' numbers."""
+        if not self.text:
+            return symbols_text(self.symbols)
+        names = self.text.split(" ")
+        if len(names) != len(self.symbols) or len(names) <= LONG_INPUT:
+            return self.text
+        out, start = [], 0
+        while start < len(names):
+            stop = start
+            while stop < len(names) and names[stop] == names[start]:
+                stop += 1
+            out += [f"{names[start]}×{stop - start}"] if stop - start > RUN else names[start:stop]
+            start = stop
+        return " ".join(out)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +84,7 @@ class Prediction:
             "expected": self.expected,
             "predicted": None if self.predicted == INVALID else self.predicted,
             "confidence": None if np.isnan(self.confidence) else round(float(self.confidence), 6),
+            "text": self.text or None,
         }
 
 
@@ -94,16 +126,16 @@ class Counterexample:
     def lines(self) -> list[str]:
         w = self.window
         where = f"(length {w.length}, phase {w.phase})" if w.phase is not None else f"(length {w.length})"
-        first = f"window {symbols_text(w.symbols)}   {where}  -> {w.describe()}"
-        if self.other is None and w.expected is not None:
-            first += f"; expected {w.expected}"
+        first = f"{'input' if w.text else 'window'} {w.shown()}   {where}  -> {w.describe()}"
+        if self.other is None:
+            first += w.expected_text()
         out = [first]
         if self.other is not None:
             o = self.other
             second = f"{self.relation}: length {o.length}" if self.relation else f"length {o.length}"
-            second += f"  -> {o.describe()}"
-            if o.expected is not None:
-                second += f"; expected {o.expected}"
+            if o.text and o.text != w.text:
+                second += f"  {o.shown()}"
+            second += f"  -> {o.describe()}{o.expected_text()}"
             out.append(second)
         if self.detail:
             out.append(self.detail)
@@ -143,6 +175,14 @@ class FormResult:
     rank: tuple = field(default=(), repr=False)
     #: The sweep was not run, or stopped, because it would feed the model more than ``exhaustive_budget`` symbols.
     over_budget: bool = False
+    #: Sequence tasks: the longest length through which every case was swept (each length from the shortest),
+    #: ``None`` where no length was.
+    exhaustive_through: int | None = None
+    #: Sequence tasks: the counterexample's length is the shortest failing one, proven by the sweep of every
+    #: shorter length (its input may still be Hypothesis's shrunk one: see ``minimal_confirmed``).
+    length_confirmed: bool = False
+    #: The counterexample was met in the accuracy sample and neither Hypothesis nor a sweep reached it: not shrunk.
+    sampled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,6 +192,9 @@ class FormResult:
             "windows": self.windows,
             "exhaustive": self.exhaustive,
             "minimal_confirmed": self.minimal_confirmed,
+            "exhaustive_through": self.exhaustive_through,
+            "length_confirmed": self.length_confirmed,
+            "sampled": self.sampled,
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
         }
 
@@ -239,7 +282,7 @@ class InvariantResult:
 class Context:
     """Everything a form needs to run: the space, the memoized model, and the search settings."""
 
-    space: CheckSpace
+    space: CheckSpace | SequenceSpace
     evaluator: Evaluator
     search_settings: settings
     seed: int = 0
@@ -249,6 +292,10 @@ class Context:
     @property
     def pattern(self):
         return self.space.pattern
+
+    @property
+    def task(self) -> Task:
+        return self.space.task
 
     def prediction(self, phase: int, length: int) -> Prediction:
         """The model's prediction for ``window(phase, length)`` of the stream."""
@@ -268,6 +315,8 @@ class Form(ABC):
     """One way of checking an invariant: a space of cases, an order, a strategy and a test."""
 
     name: str = "form"
+    #: The kind of task whose cases the form checks (``"stream"`` or ``"sequence"``).
+    kind: str = STREAM
 
     @abstractmethod
     def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
@@ -326,6 +375,14 @@ class Form(ABC):
     def windows_per_case(self, ctx: Context, case: Case) -> int:
         return 1
 
+    def narrow(self, ctx: Context, case: Case) -> Case:
+        """The smallest violating part of a violating case (a batch's first failing input); by default the case."""
+        return case
+
+    def known_violation(self, ctx: Context) -> Case | None:
+        """A violating case met outside the search (an accuracy sample), for when neither Hypothesis nor a sweep found one."""
+        return None
+
     def inapplicable(self, ctx: Context) -> str | None:
         """Why the space holds no case of this form (a pair needs two lengths, say), or ``None`` if it holds some."""
         return None
@@ -341,6 +398,8 @@ class Sweep:
     windows: int = 0
     complete: bool = False
     over_budget: bool = False
+    #: The longest length through which every case was swept, for sweeps that go length by length.
+    through: int | None = None
 
 
 class Invariant:
@@ -354,6 +413,17 @@ class Invariant:
     name: str = "invariant"
     title: str = "invariant"
     forms: tuple[Form, ...] = ()
+
+    def forms_for(self, task: Task) -> tuple[Form, ...]:
+        """The forms that check ``task``: those of its kind."""
+        return tuple(form for form in self.forms if form.kind == task.kind)
+
+    def inapplicable_to(self, task: Task) -> str | None:
+        """Why the invariant says nothing of ``task`` (none of its forms checks that kind of task), or ``None``."""
+        if self.forms_for(task):
+            return None
+        kinds = sorted({form.kind for form in self.forms})
+        return f"defined on {' and '.join(kinds)} tasks; task {task.name} is a {task.kind} task"
 
     def finish(self, ctx: Context, result: InvariantResult) -> InvariantResult:
         """Add what the invariant reports beyond its forms' outcomes (accuracy by length, say)."""

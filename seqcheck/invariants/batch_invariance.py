@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from seqcheck import strategies
 from seqcheck.search.evaluation import decide
 from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Prediction
+from seqcheck.invariants.sequence_forms import batch_cap, sequence_prediction
+from seqcheck.tasks.base import SEQUENCE
 
 NAME, TITLE = "batch_invariance", "batch invariance"
 DEFAULT_ATOL = 1e-5
@@ -84,18 +86,83 @@ class _AnyBatch(Form):
         return Counterexample(NAME, self.name, in_batch, alone, relation="the same window alone", detail=detail)
 
 
+class _AnyInputBatch(Form):
+    """Cases ``(length, inputs)``: a batch of a sequence task's inputs of one length (two or more).
+
+    As for stream windows: each input's probabilities in the batch must match its probabilities alone
+    within ``atol``, both computed in the model's own framework; searched by Hypothesis alone.
+    """
+
+    name = "label-free"
+    kind = SEQUENCE
+
+    def __init__(self, atol: float):
+        self.atol = atol
+
+    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
+        task = ctx.task
+
+        def of_length(length: int) -> st.SearchStrategy[Case]:
+            batch = st.lists(task.inputs(length), min_size=2, max_size=max(2, batch_cap(length)))
+            return batch.map(lambda rows: (length, np.stack(rows)))
+
+        return st.sampled_from(ctx.space.lengths).flatmap(of_length)
+
+    def key(self, ctx: Context, case: Case) -> tuple:
+        length, inputs = case
+        return (length, len(inputs), *(int(s) for s in inputs.ravel()))
+
+    def windows_per_case(self, ctx: Context, case: Case) -> int:
+        return len(case[1])
+
+    def _alone(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        alone = ctx.extra.setdefault("input_alone", {})
+        key = x.tobytes()
+        if key not in alone:
+            alone[key] = ctx.evaluator.model.predict_proba(x[None], native=True)[0]
+        return alone[key]
+
+    def deviation(self, ctx: Context, case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(batched probabilities, alone probabilities, absolute deviation) per member of the batch."""
+        _, inputs = case
+        batched = ctx.evaluator.model.predict_proba(inputs, native=True)
+        alone = np.stack([self._alone(ctx, x) for x in inputs])
+        with np.errstate(invalid="ignore"):
+            deviation = np.abs(batched - alone).max(axis=1)
+        return batched, alone, np.where(np.isfinite(deviation), deviation, np.inf)
+
+    def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
+        return np.array([bool((self.deviation(ctx, case)[2] > self.atol).any()) for case in cases])
+
+    def counterexample(self, ctx: Context, case: Case) -> Counterexample:
+        _, inputs = case
+        batched, alone, deviation = self.deviation(ctx, case)
+        member = int(np.argmax(deviation > self.atol))
+
+        def prediction(probs: np.ndarray) -> Prediction:
+            predicted, confidence = decide(probs[None])
+            return sequence_prediction(ctx, inputs[member], probs, int(predicted[0]), float(confidence[0]))
+
+        detail = (
+            f"in a batch of {len(inputs)} inputs, member {member} differs from the same input alone by"
+            f" {deviation[member]:.3g} > atol={self.atol:g}"
+        )
+        return Counterexample(NAME, self.name, prediction(batched[member]), prediction(alone[member]), relation="the same input alone", detail=detail)
+
+
 class BatchInvariance(Invariant):
-    """A window's prediction does not depend on its batch.
+    """A window's (or an input's) prediction does not depend on its batch.
 
     Label-free form: the probabilities the model gives a window in a batch (any size, order and
-    neighbours) equal those it gives the window alone, within ``atol`` (default 1e-5).
+    neighbours) equal those it gives the window alone, within ``atol`` (default 1e-5).  On a
+    sequence task, the same of its inputs.
     """
 
     name, title = NAME, TITLE
 
     def __init__(self, atol: float = DEFAULT_ATOL):
         self.atol = atol
-        self.forms = (_AnyBatch(atol),)
+        self.forms = (_AnyBatch(atol), _AnyInputBatch(atol))
 
 
 batch_invariance = BatchInvariance()

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
+import numpy as np
+from hypothesis import strategies as st
+
+from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, Sweep, WindowForm
+from seqcheck.invariants.sequence_forms import (
+    SAMPLES_PER_LENGTH, SequenceForm, input_batches, predict_one, rows_key, shortlex_first, wrong,
+)
 from seqcheck.search.evaluation import INVALID
-from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, WindowForm
+from seqcheck.tasks.base import SEQUENCE
 
 NAME, TITLE = "length_generalization", "length generalization"
 
@@ -27,6 +34,85 @@ class _EveryWindow(WindowForm):
         return Counterexample(NAME, self.name, ctx.prediction(phase, length))
 
 
+@dataclass(frozen=True)
+class LengthSample:
+    """The inputs of one length in the accuracy table, and which the model got wrong; ``exact`` when they are all
+    the inputs of the length (else :data:`SAMPLES_PER_LENGTH` drawn at random, seeded by the check's seed)."""
+
+    inputs: np.ndarray
+    wrong: np.ndarray
+    exact: bool
+
+
+def accuracy_sample(ctx: Context) -> dict[int, LengthSample]:
+    """The accuracy table of a sequence task, computed once per check: at every length of the range, every input
+    where there are at most :data:`SAMPLES_PER_LENGTH`, else that many drawn at random."""
+    table = ctx.extra.get("accuracy_sample")
+    if table is None:
+        task, table = ctx.task, {}
+        for length in ctx.space.lengths:
+            exact = task.count(length) <= SAMPLES_PER_LENGTH
+            if exact:
+                inputs = np.concatenate(list(task.enumerate(length)))
+            else:
+                inputs = task.sample(np.random.default_rng([ctx.seed, length]), SAMPLES_PER_LENGTH, length)
+            table[length] = LengthSample(inputs, wrong(ctx, inputs, remember=False), exact)
+        ctx.extra["accuracy_sample"] = table
+    return table
+
+
+class _EveryInput(SequenceForm):
+    """Cases ``(length, inputs)``: a batch of a sequence task's inputs of one length, each given its target class."""
+
+    name = "oracle"
+
+    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
+        # Every length is drawn, and as often the lengths where the accuracy table met a wrong input (listed second,
+        # so that shrinking still tries every shorter length).
+        lengths = st.sampled_from(ctx.space.lengths)
+        failing = [length for length, sample in accuracy_sample(ctx).items() if sample.wrong.any()]
+        return input_batches(ctx, st.one_of(lengths, st.sampled_from(failing)) if failing else lengths)
+
+    def key(self, ctx: Context, case: Case) -> tuple:
+        return rows_key(*case)
+
+    def windows_per_case(self, ctx: Context, case: Case) -> int:
+        return len(case[1])
+
+    def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
+        return np.array([bool(wrong(ctx, inputs).any()) for _, inputs in cases])
+
+    def narrow(self, ctx: Context, case: Case) -> Case:
+        length, inputs = case
+        failing = inputs[wrong(ctx, inputs)]
+        return (length, failing[shortlex_first(failing)][None])
+
+    def known_violation(self, ctx: Context) -> Case | None:
+        for length, sample in accuracy_sample(ctx).items():
+            if sample.wrong.any():
+                failing = sample.inputs[sample.wrong]
+                return (length, failing[shortlex_first(failing)][None])
+        return None
+
+    def length_cost(self, ctx: Context, length: int) -> int:
+        return ctx.task.count(length) * length
+
+    def sweep_length(self, ctx: Context, length: int, outcome: Sweep) -> None:
+        for block in ctx.task.enumerate(length):
+            mask = wrong(ctx, block, remember=False)
+            if mask.any():
+                first = int(np.argmax(mask))
+                outcome.cases += first + 1
+                outcome.windows += first + 1
+                outcome.found = (length, block[first][None])
+                return
+            outcome.cases += len(block)
+            outcome.windows += len(block)
+
+    def counterexample(self, ctx: Context, case: Case) -> Counterexample:
+        return Counterexample(NAME, self.name, predict_one(ctx, case[1][0]))
+
+
 class LengthGeneralization(Invariant):
     """Correct at lengths never trained on.
 
@@ -35,13 +121,23 @@ class LengthGeneralization(Invariant):
     ``s[phase + length]``.  Reported with the accuracy by length (share of phases right) and the
     minimal failing window: the length nearest the training length (longer first on a tie), then
     the smallest phase.
+
+    Oracle form on a sequence task: every input of every valid length of the range gets its target
+    class.  Reported with the accuracy by length (on every input of a length where it has at most
+    128, else on 128 drawn at random) and the minimal failing input: the shortest length, then the
+    shortlex-smallest input.
     """
 
     name, title = NAME, TITLE
-    forms = (_EveryWindow(),)
+    forms = (_EveryWindow(), _EveryInput())
 
     def finish(self, ctx: Context, result: InvariantResult) -> InvariantResult:
         space = ctx.space
+        if ctx.task.kind == SEQUENCE:
+            result.accuracy_by_length = {
+                length: 1.0 - float(np.mean(sample.wrong)) for length, sample in accuracy_sample(ctx).items()
+            }
+            return result
         if space.sweep_symbols() <= ctx.exhaustive_budget:
             correct = {length: ctx.evaluator.predicted(length) == ctx.pattern.targets(length) for length in space.lengths}
             result.correct_by_length = {length: tuple(bool(c) for c in right) for length, right in correct.items()}

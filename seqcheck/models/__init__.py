@@ -29,13 +29,17 @@ def as_model(
     output: str = "auto",
     allow_unsafe: bool = False,
     engine: str = "auto",
+    classes: int | None = None,
+    class_meaning: str = "",
 ) -> ModelUnderTest:
     """Wrap ``model`` so that the checks can call it.
 
     ``model`` is a :class:`ModelUnderTest`, a ``keras.Model``, a path to a ``.keras`` file (loaded
     with Keras's safe mode unless ``allow_unsafe=True``) or a callable taking a numpy batch.
     ``encoding`` overrides the detected input layout (see :mod:`seqcheck.models.base`); ``engine``
-    says how a Keras model is evaluated (see :class:`~seqcheck.models.keras.KerasModel`).
+    says how a Keras model is evaluated (see :class:`~seqcheck.models.keras.KerasModel`).  ``alphabet_size`` is
+    the number of input symbols, ``classes`` the number of outputs (by default the same; ``class_meaning``
+    names a task's classes in errors).
     """
     keras_given = isinstance(model, (str, os.PathLike)) or _is_keras_model(model)
     if engine != "auto" and not keras_given:
@@ -51,14 +55,21 @@ def as_model(
 
         keras_model = load_keras_model(model, allow_unsafe=allow_unsafe)
         return KerasModel(
-            keras_model, alphabet_size=alphabet_size, encoding=encoding, output=output, name=os.fspath(model), engine=engine
+            keras_model, alphabet_size=alphabet_size, encoding=encoding, output=output, name=os.fspath(model), engine=engine,
+            classes=classes, class_meaning=class_meaning,
         )
     if _is_keras_model(model):
         from seqcheck.models.keras import KerasModel
 
-        return KerasModel(model, alphabet_size=alphabet_size, encoding=encoding, output=output, engine=engine)
+        return KerasModel(
+            model, alphabet_size=alphabet_size, encoding=encoding, output=output, engine=engine, classes=classes,
+            class_meaning=class_meaning,
+        )
     if callable(model):
-        return CallableModel(model, alphabet_size=alphabet_size, encoding=encoding or "tokens", output=output)
+        return CallableModel(
+            model, alphabet_size=alphabet_size, encoding=encoding or "tokens", output=output, classes=classes,
+            class_meaning=class_meaning,
+        )
     raise invalid(
         "model", type(model).__name__, "a keras.Model, a path to a .keras file, or a callable on numpy batches",
         "pass one of those",

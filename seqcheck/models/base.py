@@ -67,8 +67,10 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
-def _as_rows(raw: object, batch_size: int, alphabet_size: int) -> np.ndarray:
-    """A model's raw output as float64 rows ``(B, 1)`` or ``(B, k)``: the last step of per-step outputs."""
+def _as_rows(raw: object, batch_size: int, classes: int, meaning: str = "") -> np.ndarray:
+    """A model's raw output as float64 rows ``(B, 1)`` or ``(B, classes)``: the last step of per-step outputs.
+
+    ``meaning`` says what a column is, for errors; by default a symbol of the pattern's alphabet."""
     out = np.asarray(raw, dtype=np.float64)
     if out.ndim == 3:  # per-step outputs: the last step predicts the target
         out = out[:, -1, :]
@@ -76,24 +78,34 @@ def _as_rows(raw: object, batch_size: int, alphabet_size: int) -> np.ndarray:
         out = out[:, None]
     if out.ndim != 2 or out.shape[0] != batch_size:
         raise ModelError(
-            f"model output shape={tuple(np.shape(raw))}: expected ({batch_size}, 1) or ({batch_size}, {alphabet_size})"
+            f"model output shape={tuple(np.shape(raw))}: expected ({batch_size}, 1) or ({batch_size}, {classes})"
             f" for a batch of {batch_size} windows; return one row per window"
         )
     width = out.shape[1]
-    if width == 1 and alphabet_size != 2:
-        raise ModelError(
-            f"model output width=1 fits a binary alphabet, but the pattern has alphabet_size={alphabet_size};"
-            f" give the model a softmax over {alphabet_size} symbols or check a binary pattern"
-        )
-    if width not in (1, alphabet_size):
-        raise ModelError(
-            f"model output width={width}: expected {alphabet_size} (one per symbol of the pattern's alphabet)"
-            f" or 1 (binary); pass {spell('alphabet_size', width)} if the model's alphabet is larger than the pattern's"
-        )
+    if width not in (1, classes) or (width == 1 and classes != 2):
+        raise ModelError(f"model {output_width_error(width, classes, meaning)}")
     return out
 
 
-def infer_output_kind(raw: object, batch_size: int, alphabet_size: int) -> tuple[str, str]:
+def output_width_error(width: int, classes: int, meaning: str = "") -> str:
+    """Why an output of ``width`` columns cannot be read as ``classes`` classes, and the fix, in one line."""
+    if meaning:  # a task's classes
+        return (
+            f"output width={width}: expected {classes} (one per {meaning}){' or 1 (binary)' if classes == 2 else ''};"
+            f" give the model an output per class of the task, or check the task it was trained on"
+        )
+    if width == 1:
+        return (
+            f"output width=1 fits a binary alphabet, but the pattern has alphabet_size={classes};"
+            f" give the model a softmax over {classes} symbols or check a binary pattern"
+        )
+    return (
+        f"output width={width}: expected {classes} (one per symbol of the pattern's alphabet)"
+        f" or 1 (binary); pass {spell('alphabet_size', width)} if the model's alphabet is larger than the pattern's"
+    )
+
+
+def infer_output_kind(raw: object, batch_size: int, classes: int, meaning: str = "") -> tuple[str, str]:
     """The output kind that the values of one batch show, and the evidence, in words.
 
     - every value in ``[0, 1]`` (and, for ``k`` columns, every row summing to 1): probabilities;
@@ -101,7 +113,7 @@ def infer_output_kind(raw: object, batch_size: int, alphabet_size: int) -> tuple
     - anything else: logits.  One column of values at most 0 is read as logits too: the values
       cannot tell a log-probability from a logit there, so say ``output="log-probabilities"``.
     """
-    out = _as_rows(raw, batch_size, alphabet_size)
+    out = _as_rows(raw, batch_size, classes, meaning)
     finite = out[np.isfinite(out).all(axis=1)]
     if finite.size == 0:
         return "probabilities", "no finite output on the probe; read as probabilities"
@@ -117,7 +129,7 @@ def infer_output_kind(raw: object, batch_size: int, alphabet_size: int) -> tuple
     return "logits", "probe rows were not probability distributions"
 
 
-def decode(raw: object, batch_size: int, alphabet_size: int, output: str) -> np.ndarray:
+def decode(raw: object, batch_size: int, classes: int, output: str, meaning: str = "") -> np.ndarray:
     """Turn a model's raw output into next-symbol probabilities of shape ``(B, k)`` (float64).
 
     ``output`` is the model's resolved output kind (never ``"auto"``).  Rows holding NaN or
@@ -125,7 +137,7 @@ def decode(raw: object, batch_size: int, alphabet_size: int, output: str) -> np.
     """
     if output not in OUTPUT_KINDS or output == "auto":
         raise ValueError(f"decode needs a resolved output kind, not {output!r}")
-    out = _as_rows(raw, batch_size, alphabet_size)
+    out = _as_rows(raw, batch_size, classes, meaning)
     if out.shape[1] == 1:
         p1 = out[:, 0]
         with np.errstate(over="ignore"):
@@ -147,6 +159,10 @@ class ModelUnderTest(ABC):
 
     Subclasses implement :meth:`_call` on the encoded batch; :meth:`predict_proba` encodes the
     windows, calls the model once (in chunks when the batch is very large) and decodes the output.
+
+    ``alphabet_size`` is the number of input symbols; ``classes`` the number of outputs (by default the
+    same: a stream task predicts a symbol; a sequence task's classes are its own, and ``class_meaning``
+    then names them in errors).
     """
 
     #: Short human description, e.g. ``"Keras, LSTM"``.
@@ -169,8 +185,13 @@ class ModelUnderTest(ABC):
     #: verdict is confirmed with ``predict_proba(native=True)`` (:mod:`seqcheck.search.confirmation`).
     translated: bool = False
 
-    def __init__(self, *, alphabet_size: int, encoding: str, output: str = "auto", max_batch_symbols: int = 1 << 21):
+    def __init__(
+        self, *, alphabet_size: int, encoding: str, output: str = "auto", max_batch_symbols: int = 1 << 21,
+        classes: int | None = None, class_meaning: str = "",
+    ):
         self.alphabet_size = alphabet_size
+        self.classes = alphabet_size if classes is None else classes
+        self.class_meaning = class_meaning
         self.encoding = check_encoding(encoding)
         #: How the output is read: ``"auto"`` until the first batch decides it (:meth:`resolve_output`).
         self.output = check_output_kind(output)
@@ -190,20 +211,20 @@ class ModelUnderTest(ABC):
     def resolve_output(self, raw: object, batch_size: int) -> str:
         """Fix the output kind, once: an ``"auto"`` kind is inferred from ``raw`` (:func:`infer_output_kind`)."""
         if self.output == "auto":
-            self.output, evidence = infer_output_kind(raw, batch_size, self.alphabet_size)
+            self.output, evidence = infer_output_kind(raw, batch_size, self.classes, self.class_meaning)
             self.output_evidence = f"outputs read as {self.output}: {evidence}; pass {spell('output')} to say otherwise"
         return self.output
 
     def decode(self, raw: object, batch_size: int) -> np.ndarray:
         """Probabilities ``(B, k)`` from one raw batch, read as the model's one output kind."""
-        return decode(raw, batch_size, self.alphabet_size, self.resolve_output(raw, batch_size))
+        return decode(raw, batch_size, self.classes, self.resolve_output(raw, batch_size), self.class_meaning)
 
     def expect_native_steps(self, steps: int) -> None:
         """A hint before a run of ``native=True`` calls feeding about ``steps`` time steps in all, so that an adapter
         can choose how to make them (a Keras model: eagerly for a few, compiled for many)."""
 
     def predict_proba(self, windows: np.ndarray, *, native: bool = False) -> np.ndarray:
-        """Next-symbol probabilities ``(B, k)`` for integer windows ``(B, L)`` of one length.
+        """Probabilities ``(B, classes)`` (next symbols, or a task's classes) for integer windows ``(B, L)`` of one length.
 
         ``native=True`` runs the batch in the model's own framework even where an adapter has a faster
         equivalent path (a Keras model translated to NumPy): for every verdict a report shows, and for
@@ -212,7 +233,7 @@ class ModelUnderTest(ABC):
         windows = np.asarray(windows)
         batch, length = windows.shape
         if batch == 0:
-            return np.empty((0, self.alphabet_size))
+            return np.empty((0, self.classes))
         rows = max(1, self.max_batch_symbols // max(1, length))
         parts = []
         for start in range(0, batch, rows):

@@ -15,8 +15,11 @@ class CallableModel(ModelUnderTest):
 
     description = "Python callable"
 
-    def __init__(self, fn: Callable[[np.ndarray], object], *, alphabet_size: int, encoding: str = "tokens", output: str = "auto"):
-        super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output)
+    def __init__(
+        self, fn: Callable[[np.ndarray], object], *, alphabet_size: int, encoding: str = "tokens", output: str = "auto",
+        classes: int | None = None, class_meaning: str = "",
+    ):
+        super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output, classes=classes, class_meaning=class_meaning)
         self.fn = fn
         self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
 

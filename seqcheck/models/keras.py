@@ -24,7 +24,7 @@ import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
 from seqcheck.spelling import spell
-from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_output_kind, encode
+from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_output_kind, encode, output_width_error
 from seqcheck.models.keras_files import import_keras, load_keras_model
 
 __all__ = ["KerasModel", "load_keras_model"]
@@ -241,6 +241,8 @@ class KerasModel(ModelUnderTest):
         output: str = "auto",
         name: str | None = None,
         engine: str = "auto",
+        classes: int | None = None,
+        class_meaning: str = "",
     ):
         keras = import_keras()
         if engine not in ENGINES:
@@ -278,11 +280,11 @@ class KerasModel(ModelUnderTest):
                     f"{label}: has {len(outputs)} outputs, expected exactly 1;"
                     f" wrap the model so that it takes one sequence and returns one prediction"
                 )
-            self._check_output_shape(label, _shape(outputs[0]), alphabet_size)
+            self._check_output_shape(label, _shape(outputs[0]), alphabet_size if classes is None else classes, class_meaning)
         if output == "auto":
             output = _output_kind_from_activation(_output_layer(model))
 
-        super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output)
+        super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output, classes=classes, class_meaning=class_meaning)
         self.description = "Keras, " + (", ".join(_layer_names(model, keras)) or type(model).__name__)
         #: Notes for the report (a rebuilt model, a length-rigid one), one sentence each.
         self.notes: list[str] = []
@@ -404,26 +406,17 @@ class KerasModel(ModelUnderTest):
         return model, shape
 
     @staticmethod
-    def _check_output_shape(label: str, shape: tuple, alphabet_size: int) -> None:
+    @staticmethod
+    def _check_output_shape(label: str, shape: tuple, classes: int, meaning: str) -> None:
         if len(shape) not in (1, 2, 3):
             raise ModelError(
                 f"{label}: output shape={shape}: expected (batch,), (batch, k) or per-step (batch, time, k);"
                 f" end the model with a Dense layer giving one prediction per window"
             )
         width = 1 if len(shape) == 1 else shape[-1]
-        if width is None or width == alphabet_size:
+        if width is None or width == classes or (width == 1 and classes == 2):
             return
-        if width == 1:
-            if alphabet_size != 2:
-                raise ModelError(
-                    f"{label}: output width=1 fits a binary alphabet, but the pattern has alphabet_size={alphabet_size};"
-                    f" give the model a softmax over {alphabet_size} symbols or check a binary pattern"
-                )
-            return
-        raise ModelError(
-            f"{label}: output width={width}: expected {alphabet_size} (one per symbol of the pattern's alphabet)"
-            f" or 1 (binary); pass {spell('alphabet_size', width)} if the model's alphabet is larger than the pattern's"
-        )
+        raise ModelError(f"{label}: {output_width_error(width, classes, meaning)}")
 
     def _build_function(self, keras: Any, model: Any, encoding: str, input_shape: tuple):
         """One ``tf.function`` with ``None`` batch and time dimensions (``None`` off the TensorFlow backend).

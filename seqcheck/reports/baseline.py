@@ -150,13 +150,16 @@ def validate_report(data: object, src: Source) -> dict[str, Any]:
     if "version" not in data:
         raise src.error("a seqcheck check report, which has a 'version' field", REWRITE)
     version = data["version"]
+    if version == 2 and not isinstance(version, bool):
+        data = _upgraded_from_version_2(data)
+        version = data["version"]
     if version != REPORT_VERSION or isinstance(version, bool):
         if "results" in data and "invariants" not in data:
             raise src.error(
                 "a report of seqcheck check (--json), not of the pytest plugin (--seqcheck-report)",
                 "write the predecessor's report with seqcheck check PREDECESSOR ... --json PATH",
             )
-        raise src.error(f"a report of version {REPORT_VERSION}, which this seqcheck reads; it is version {_short(repr(version), 40)}",
+        raise src.error(f"a report of version {REPORT_VERSION} or 2, which this seqcheck reads; it is version {_short(repr(version), 40)}",
                         REWRITE)
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(report_schema()).iter_errors(data))
     if error is not None:
@@ -164,8 +167,23 @@ def validate_report(data: object, src: Source) -> dict[str, Any]:
             f"a report that follows seqcheck's report schema (version {REPORT_VERSION}); at {error.json_path}: {_short(error.message)}",
             REWRITE + " (a report edited by hand is not a baseline)",
         )
+    if data["task"]["kind"] != "stream":
+        raise src.error(
+            f"a report on a pattern (a stream task): baselines compare those only, and this one is on task {_short(repr(data['task']['name']), 40)}",
+            "compare sequence-task reports by their accuracy by length yourself",
+        )
     _check_consistent(data, src)
     return data
+
+
+def _upgraded_from_version_2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 report (always on a pattern) as version 3 says it: the same fields and its stream task."""
+    size = data.get("alphabet_size")
+    symbols = [str(s) for s in range(size)] if isinstance(size, int) and not isinstance(size, bool) and 0 < size <= 1024 else []
+    task = {"name": "periodic-stream", "kind": "stream", "symbols": symbols, "classes": symbols}
+    if isinstance(data.get("pattern"), str):
+        task["pattern"] = data["pattern"]
+    return {**data, "version": 3, "task": task}
 
 
 def _check_consistent(data: dict[str, Any], src: Source) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from seqcheck.integrations.assertions import violation_message
 from seqcheck.errors import printable
 from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS
-from seqcheck.reports.report import Report, accuracy_text, counterexample_heading
+from seqcheck.reports.report import Report, accuracy_text, compressed_accuracy_text, counterexample_heading
 
 
 def to_junit_xml(report: Report) -> str:
@@ -35,7 +35,7 @@ def to_junit_xml(report: Report) -> str:
     space = report.space
     for name, value in (
         ("model", report.model),
-        ("pattern", space.pattern.text),
+        *((("task", space.task.name),) if report.sequence else (("pattern", space.pattern.text),)),
         ("train_length", space.train_length),
         ("lengths", f"{space.min_length}..{space.max_length}"),
         ("seed", report.seed),
@@ -78,12 +78,14 @@ def to_markdown(report: Report) -> str:
         "",
         f"{report.model_description}; {space.describe()}; seed {report.seed}",
         "",
-        "| invariant | result | windows | counterexample |",
+        f"| invariant | result | {'inputs' if report.sequence else 'windows'} | counterexample |",
         "|---|---|---:|---|",
     ]
     for result in report.results:
         cx = result.counterexample
         where = "" if cx is None else (
+            f"{counterexample_heading(result).rstrip(':')} input `{cx.window.shown()}` (length {cx.window.length}):"
+            f" {cx.window.describe()}{cx.window.expected_text()}" if report.sequence else
             f"{counterexample_heading(result).rstrip(':')} length {cx.window.length}, phase {cx.phase}:"
             f" predicted {cx.predicted}, expected {cx.expected}"
         )
@@ -91,7 +93,8 @@ def to_markdown(report: Report) -> str:
         lines.append(f"| {result.title} | {mark} | {result.windows} | {_cell(where)} |")
     for result in report.results:
         if result.accuracy_by_length:
-            lines += ["", f"Accuracy by length: `{accuracy_text(result.accuracy_by_length)}`"]
+            text = compressed_accuracy_text(result.accuracy_by_length) if report.sequence else accuracy_text(result.accuracy_by_length)
+            lines += ["", f"Accuracy by length: `{text}`"]
     if report.comparison is not None:
         lines += report.comparison.markdown_lines()
     if report.failures:

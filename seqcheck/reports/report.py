@@ -14,12 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from seqcheck.reports.heatmap import text_heatmap
 from seqcheck.invariants.base import FAIL, NOT_APPLICABLE, PASS, InvariantResult
-from seqcheck.search.space import CheckSpace
+from seqcheck.search.space import CheckSpace, SequenceSpace
+from seqcheck.tasks.base import SEQUENCE
+
+from seqcheck.invariants.sequence_forms import SAMPLES_PER_LENGTH
 
 if TYPE_CHECKING:
     from seqcheck.reports.baseline import Comparison
 
-REPORT_VERSION = 2
+#: 3: the report describes its task (``task``); a sequence task's report has no pattern (``pattern`` and its
+#: numbers are null) and its forms say how far they were swept (``exhaustive_through``, ``length_confirmed``).
+REPORT_VERSION = 3
 INDENT = "     "
 
 
@@ -27,11 +32,51 @@ def accuracy_text(accuracy: dict[int, float]) -> str:
     return " ".join(f"{length}:{acc:.1f}" if acc in (0.0, 1.0) else f"{length}:{acc:.2f}" for length, acc in accuracy.items())
 
 
+def compressed_accuracy_text(accuracy: dict[int, float]) -> str:
+    """Accuracy by length with runs of equal accuracy over consecutive lengths joined: ``1..40:1.0 41:0.98``."""
+    runs: list[list] = []
+    previous = None
+    for length, acc in accuracy.items():
+        if runs and runs[-1][2] == acc and previous is not None and length == previous + (2 if runs[-1][3] else 1):
+            runs[-1][1] = length
+        else:
+            runs.append([length, length, acc, False])
+        previous = length
+    del previous
+    return " ".join(
+        f"{a}:{accuracy_text({a: acc}).split(':')[1]}" if a == b else f"{a}..{b}:{accuracy_text({a: acc}).split(':')[1]}"
+        for a, b, acc, _ in runs
+    )
+
+
+def _sequence_scope(result: InvariantResult) -> str:
+    """What a sequence task's verdict rests on: which lengths were swept whole, what Hypothesis shrank."""
+    if result.passed:
+        if result.exhaustive:
+            return "every input in range"
+        through = [f.exhaustive_through for f in result.forms if f.exhaustive_through is not None]
+        if len(through) == len(result.forms):
+            return f"every case through length {min(through)}, sampled by Hypothesis beyond"
+        return "sampled by Hypothesis"
+    form = result.failing_form
+    swept = f" exhaustively through length {form.exhaustive_through}" if form.exhaustive_through is not None else ""
+    if form.minimal_confirmed:
+        return "minimum confirmed by a sweep of every shorter input"
+    if form.sampled:
+        return "found in the accuracy sample, not shrunk" + (f"; no failure{swept}" if swept else "")
+    if form.length_confirmed:
+        proof = f"confirmed{swept}" if swept else "the shortest of the range"
+        return f"shortest failing length {proof}; input shrunk by Hypothesis"
+    return "shrunk by Hypothesis, not confirmed minimal" + (f"; no failure{swept}" if swept else "")
+
+
 def scope_text(result: InvariantResult) -> str:
     """What a verdict rests on, in words: never more than what ran."""
     if not result.applicable:
         reasons = "; ".join(f"{form}: {why}" for form, why in result.not_applicable.items())
         return f"no case applies: {reasons}"
+    if result.forms[0].exhaustive_through is not None or any(f.length_confirmed or f.sampled for f in result.forms):
+        return _sequence_scope(result)
     if result.passed:
         return "every case in range" if result.exhaustive else "sampled by Hypothesis"
     return "minimum confirmed by sweep" if result.failing_form.minimal_confirmed else "shrunk by Hypothesis, not confirmed minimal"
@@ -41,14 +86,17 @@ def counterexample_heading(result: InvariantResult) -> str:
     """``minimal (form):`` only where a sweep confirmed the minimum; a pair says by which length it is ordered."""
     form = result.failing_form
     cx = form.counterexample
-    kind = "minimal" if form.minimal_confirmed else "counterexample (shrunk by Hypothesis)"
+    kind = "minimal" if form.minimal_confirmed else "counterexample (from the accuracy sample)" if form.sampled else (
+        "counterexample (shrunk by Hypothesis)"
+    )
     order = f", ordered by its shorter window: length {cx.length}" if cx.length != cx.window.length else ""
     return f"{kind} ({cx.form}{order}):"
 
 
-def _result_lines(result: InvariantResult) -> list[str]:
+def _result_lines(result: InvariantResult, sequence: bool = False) -> list[str]:
     status = {PASS: "pass", FAIL: "FAIL", NOT_APPLICABLE: "n/a "}[result.status]
-    line = f"{status} {result.title}   ({result.windows} windows, {scope_text(result)})" if result.applicable else (
+    unit = "inputs" if sequence else "windows"
+    line = f"{status} {result.title}   ({result.windows} {unit}, {scope_text(result)})" if result.applicable else (
         f"{status} {result.title}   (not applicable, {scope_text(result)})"
     )
     failing_forms = [f.form for f in result.forms if not f.passed]
@@ -65,7 +113,8 @@ def _result_lines(result: InvariantResult) -> list[str]:
         lines.append(f"{INDENT}{counterexample_heading(result)}")
         lines += [INDENT + "  " + text for text in cx.lines()]
     if result.accuracy_by_length is not None:
-        wrapped = textwrap.wrap(accuracy_text(result.accuracy_by_length), width=92)
+        text = compressed_accuracy_text(result.accuracy_by_length) if sequence else accuracy_text(result.accuracy_by_length)
+        wrapped = textwrap.wrap(text, width=92)
         lines.append(f"{INDENT}accuracy by length: {wrapped[0]}" if wrapped else f"{INDENT}accuracy by length: -")
         lines += [INDENT + " " * len("accuracy by length: ") + rest for rest in wrapped[1:]]
     if result.correct_by_length is not None and not result.passed:
@@ -79,7 +128,7 @@ class Report:
 
     model: str
     model_description: str
-    space: CheckSpace
+    space: CheckSpace | SequenceSpace
     seed: int
     results: list[InvariantResult]
     diagnosis: list[str] = field(default_factory=list)
@@ -114,16 +163,22 @@ class Report:
     def failures(self) -> list[InvariantResult]:
         return [r for r in self.results if not r.passed]
 
+    @property
+    def sequence(self) -> bool:
+        """Whether the check was on a sequence task (else a pattern's stream)."""
+        return self.space.task.kind == SEQUENCE
+
     def to_dict(self) -> dict[str, Any]:
         pattern = self.space.pattern
         return {
             "version": REPORT_VERSION,
             "passed": self.passed,
             "model": {"name": self.model, "description": self.model_description, "engine": self.model_engine},
-            "pattern": pattern.text,
-            "period": pattern.period,
-            "alphabet_size": pattern.alphabet_size,
-            "min_context": pattern.min_context,
+            "task": self.space.task.to_dict(),
+            "pattern": None if pattern is None else pattern.text,
+            "period": None if pattern is None else pattern.period,
+            "alphabet_size": self.space.task.input_size if pattern is None else pattern.alphabet_size,
+            "min_context": None if pattern is None else pattern.min_context,
             "train_length": self.space.train_length,
             "lengths": {"min": self.space.min_length, "max": self.space.max_length},
             "seed": self.seed,
@@ -143,7 +198,12 @@ class Report:
         lines = [f"model {self.model} ({self.model_description})  {self.space.describe()}  seed {self.seed}"]
         lines += [f"note: {note}" for note in self.notes]
         for result in self.results:
-            lines += _result_lines(result)
+            lines += _result_lines(result, self.sequence)
+        if self.sequence and any(r.accuracy_by_length is not None for r in self.results):
+            lines.append(
+                f"{INDENT}(accuracy on every input of a length with at most {SAMPLES_PER_LENGTH} inputs, else on"
+                f" {SAMPLES_PER_LENGTH} drawn at random)"
+            )
         for text in self.diagnosis:
             lines.append(f"diagnosis: {text}")
         for text in self.hints:

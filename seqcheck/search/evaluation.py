@@ -13,6 +13,9 @@ still computed once and gets the very probabilities of its first evaluation.  Ot
 remembered by content up to :data:`REMEMBERED_SYMBOLS` symbols in all; past that, new ones are
 evaluated but not kept, so memory stays bounded whatever the search asks.
 
+A sequence task's evaluator has no stream (``pattern=None``): every input is looked up by content,
+and a sweep's inputs, each fed once, are evaluated without being remembered (``remember=False``).
+
 An evaluator built with ``native=True`` calls the model in its own framework only
 (``predict_proba(native=True)``): it is how a check confirms what a faster engine found.
 """
@@ -40,9 +43,9 @@ def decide(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Evaluator:
-    """Predictions of ``model`` for windows over the pattern's alphabet, each window computed once."""
+    """Predictions of ``model`` for windows over the pattern's alphabet (or a sequence task's inputs), each computed once."""
 
-    def __init__(self, model: ModelUnderTest, pattern: Pattern, *, native: bool = False):
+    def __init__(self, model: ModelUnderTest, pattern: Pattern | None, *, native: bool = False):
         self.model = model
         self.pattern = pattern
         self.native = native
@@ -53,7 +56,7 @@ class Evaluator:
         #: Symbols fed to the model so far: what a sweep's budget meters.
         self.symbols_evaluated = 0
         # The pattern rotated to start at each phase, as window bytes: a stream window is one of them repeated.
-        self._rotations = [self._key(row)[1] for row in pattern.windows(pattern.period)]
+        self._rotations = [] if pattern is None else [self._key(row)[1] for row in pattern.windows(pattern.period)]
         self._heads: dict[int, dict[bytes, int]] = {}
 
     @staticmethod
@@ -66,6 +69,8 @@ class Evaluator:
         Checked on the bytes alone: the first ``min(L, p)`` symbols name the phase, and the whole window must be
         that rotation of the pattern repeated.  No window of length ``L`` is kept.
         """
+        if self.pattern is None:
+            return -1
         length, data = key
         head = min(length, self.pattern.period) * 4
         heads = self._heads.get(head)
@@ -106,16 +111,28 @@ class Evaluator:
                 known.update(fresh)
                 self._remembered += len(rows) * windows.shape[1]
         if not keys:
-            return np.empty((0, self.model.alphabet_size))
+            return np.empty((0, self.model.classes))
         table = self.stream(windows.shape[1])[0] if from_stream else None
         return np.stack([
             table[from_stream[i]] if i in from_stream else known[key] if key in known else fresh[key]
             for i, key in enumerate(keys)
         ])
 
-    def probabilities(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities ``(B, k)`` for integer windows ``(B, L)``, computing only unseen windows."""
-        return self._evaluate(np.asarray(windows, dtype=np.int64), remember=True)
+    def probabilities(self, windows: np.ndarray, *, remember: bool = True) -> np.ndarray:
+        """Probabilities ``(B, k)`` for integer windows ``(B, L)``, computing only unseen windows and keeping new ones for
+        later look-ups; ``remember=False`` (a sweep's windows, each asked once) evaluates them all, unlooked-up."""
+        windows = np.asarray(windows, dtype=np.int64)
+        if remember:
+            return self._evaluate(windows, remember=True)
+        probs = self.model.predict_proba(windows, native=self.native)
+        self.windows_evaluated += len(windows)
+        self.symbols_evaluated += windows.size
+        return probs
+
+    def classes(self, windows: np.ndarray, *, remember: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(probs, predicted, confidence)`` for integer windows ``(B, L)`` (:func:`decide`)."""
+        probs = self.probabilities(windows, remember=remember)
+        return (probs, *decide(probs))
 
     def stream(self, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(probs (p, k), predicted (p,), confidence (p,))`` for all phases at one length."""

@@ -24,6 +24,7 @@ from hypothesis import find
 from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Case, Context, Form, FormResult, Invariant, InvariantResult
+from seqcheck.tasks.base import SEQUENCE
 
 
 def run_form(form: Form, ctx: Context, position: int = 0) -> FormResult:
@@ -41,21 +42,32 @@ def run_form(form: Form, ctx: Context, position: int = 0) -> FormResult:
 
     found: Case | None
     try:
-        found = find(form.strategy(ctx), violated, settings=ctx.search_settings, random=Random(ctx.seed))
+        found = form.narrow(ctx, find(form.strategy(ctx), violated, settings=ctx.search_settings, random=Random(ctx.seed)))
     except NoSuchExample:
         found = None
 
-    exhaustive = confirmed = over_budget = False
+    exhaustive = confirmed = over_budget = length_confirmed = sampled = False
+    through = None
     if form.finite:
         sweep = form.sweep(ctx, None if found is None else form.key(ctx, found)) if form.sweep_cost(ctx) <= ctx.exhaustive_budget else None
         over_budget = sweep is None or sweep.over_budget
         if sweep is not None:
             cases += sweep.cases
             windows += sweep.windows
+            through = sweep.through
             if sweep.found is not None:
                 found = sweep.found
             exhaustive = sweep.complete and found is None
-            confirmed = found is not None and not sweep.over_budget
+            # Minimal only where the sweep itself met the violation, having judged every smaller case first.
+            confirmed = sweep.found is not None and not sweep.over_budget
+    if found is None and (found := form.known_violation(ctx)) is not None:
+        sampled = True
+        cases += 1
+    if found is not None and form.kind == SEQUENCE:
+        length = form.key(ctx, found)[0]
+        lengths = ctx.space.lengths
+        shortest_unswept = 0 if through is None else lengths.index(through) + 1
+        length_confirmed = confirmed or lengths.index(length) == shortest_unswept
 
     return FormResult(
         form=form.name,
@@ -68,11 +80,17 @@ def run_form(form: Form, ctx: Context, position: int = 0) -> FormResult:
         case=found,
         rank=() if found is None else (*form.key(ctx, found), position),
         over_budget=over_budget,
+        exhaustive_through=through,
+        length_confirmed=length_confirmed,
+        sampled=sampled,
     )
 
 
 def run_invariant(invariant: Invariant, ctx: Context) -> InvariantResult:
-    """Run every form of ``invariant`` that has cases in the space; record why the others have none."""
-    not_applicable = {form.name: reason for form in invariant.forms if (reason := form.inapplicable(ctx))}
-    forms = [run_form(form, ctx, position) for position, form in enumerate(invariant.forms) if form.name not in not_applicable]
+    """Run every form of ``invariant`` that checks the task and has cases in the space; record why the others have none."""
+    if (reason := invariant.inapplicable_to(ctx.task)) is not None:
+        return InvariantResult(invariant.name, [], title=invariant.title, not_applicable={"task": reason})
+    own = invariant.forms_for(ctx.task)
+    not_applicable = {form.name: reason for form in own if (reason := form.inapplicable(ctx))}
+    forms = [run_form(form, ctx, position) for position, form in enumerate(own) if form.name not in not_applicable]
     return invariant.finish(ctx, InvariantResult(invariant.name, forms, title=invariant.title, not_applicable=not_applicable))

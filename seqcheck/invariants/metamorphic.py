@@ -1,0 +1,134 @@
+"""Metamorphic relations."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Sweep
+from seqcheck.invariants.sequence_forms import SequenceForm, batch_cap, predict_one
+from seqcheck.search.evaluation import INVALID
+from seqcheck.tasks.base import SEQUENCE, Task
+from seqcheck.tasks.relations import Relation
+
+NAME, TITLE = "metamorphic_relations", "metamorphic relations"
+
+
+class _Related(SequenceForm):
+    """Cases ``(length, inputs, parameters)``: a batch of pairs ``(x, q)``; the model gives ``related(x, q)`` the class
+    it gives ``x``.  Ordered by ``x`` (shortlex), then ``q``."""
+
+    def __init__(self, relation: Relation):
+        self.relation = relation
+        self.name = relation.name
+
+    def _lengths(self, ctx: Context) -> list[int]:
+        task, high = ctx.task, ctx.space.max_length
+        return [
+            length for length in ctx.space.lengths
+            if self.relation.related_length(length) <= high and self.relation.parameters(length, task.input_size) is not None
+        ]
+
+    def inapplicable(self, ctx: Context) -> str | None:
+        if self._lengths(ctx):
+            return None
+        return f"no length of {ctx.space.min_length}..{ctx.space.max_length} has a related input within the range"
+
+    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
+        task = ctx.task
+
+        def of_length(length: int) -> st.SearchStrategy[Case]:
+            pair = st.tuples(task.inputs(length), self.relation.parameters(length, task.input_size))
+            return st.integers(1, batch_cap(length)).flatmap(
+                lambda size: st.lists(pair, min_size=size, max_size=size).map(
+                    lambda pairs: (length, np.stack([x for x, _ in pairs]), tuple(tuple(q) for _, q in pairs))
+                )
+            )
+
+        return st.sampled_from(self._lengths(ctx)).flatmap(of_length)
+
+    @staticmethod
+    def _pair_key(length: int, x: np.ndarray, q: tuple[int, ...]) -> tuple:
+        return (length, *(int(s) for s in x), *q)
+
+    def key(self, ctx: Context, case: Case) -> tuple:
+        length, xs, qs = case
+        return min(self._pair_key(length, x, q) for x, q in zip(xs, qs))
+
+    def windows_per_case(self, ctx: Context, case: Case) -> int:
+        return 2 * len(case[1])
+
+    def _broken(self, ctx: Context, xs: np.ndarray, qs: list[tuple[int, ...]], *, remember: bool = True) -> np.ndarray:
+        """Which pairs ``(xs[i], qs[i])`` get different classes (or a non-finite output)."""
+        related = self.relation.related_batch(xs, qs)
+        _, before, _ = ctx.evaluator.classes(xs, remember=remember)
+        _, after, _ = ctx.evaluator.classes(related, remember=remember)
+        return (before != after) | (before == INVALID) | (after == INVALID)
+
+    def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
+        return np.array([bool(self._broken(ctx, xs, list(qs)).any()) for _, xs, qs in cases])
+
+    def narrow(self, ctx: Context, case: Case) -> Case:
+        length, xs, qs = case
+        broken = self._broken(ctx, xs, list(qs))
+        i = min(np.flatnonzero(broken), key=lambda i: self._pair_key(length, xs[i], qs[i]))
+        return (length, xs[i][None], (qs[i],))
+
+    def length_cost(self, ctx: Context, length: int) -> int:
+        task = ctx.task
+        variants = len(self.relation.all_parameters(length, task.input_size))
+        return task.count(length) * (length + variants * self.relation.related_length(length))
+
+    def sweep_length(self, ctx: Context, length: int, outcome: Sweep) -> None:
+        if length not in self._lengths(ctx):
+            return
+        task = ctx.task
+        parameters = self.relation.all_parameters(length, task.input_size)
+        for block in task.enumerate(length, block=max(1, 4096 // len(parameters))):
+            xs = np.repeat(block, len(parameters), axis=0)
+            qs = parameters * len(block)
+            broken = self._broken(ctx, xs, qs, remember=False)
+            if broken.any():
+                first = int(np.argmax(broken))
+                outcome.cases += first + 1
+                outcome.windows += 2 * (first + 1)
+                outcome.found = (length, xs[first][None], (qs[first],))
+                return
+            outcome.cases += len(xs)
+            outcome.windows += 2 * len(xs)
+
+    def counterexample(self, ctx: Context, case: Case) -> Counterexample:
+        _, xs, qs = case
+        x, q = xs[0], qs[0]
+        related = predict_one(ctx, self.relation.related(x, q))
+        return Counterexample(
+            NAME, self.name, predict_one(ctx, x), related, relation=self.relation.describe(q, ctx.task.symbols),
+            detail=f"the task's answer is the same for both ({ctx.task.classes[ctx.task.target(tuple(int(s) for s in x))]});"
+            " the model's must be too",
+        )
+
+
+class MetamorphicRelations(Invariant):
+    """The model respects the metamorphic relations its task declares.
+
+    One label-free form per relation of the task (:mod:`seqcheck.tasks.relations`): for every input
+    ``x`` and parameters ``q``, the model gives ``related(x, q)`` the class it gives ``x`` -- no oracle
+    is consulted, the model is compared with itself.  Parity and cycle navigation declare permutation
+    invariance (as swaps of two positions) and the insertion of a neutral symbol; even pairs, the
+    change of an interior symbol.  Not applicable to stream tasks, or to a task declaring no relation.
+    """
+
+    name, title = NAME, TITLE
+
+    def forms_for(self, task: Task) -> tuple[Form, ...]:
+        if task.kind != SEQUENCE:
+            return ()
+        return tuple(_Related(relation) for relation in getattr(task, "relations", ()))
+
+    def inapplicable_to(self, task: Task) -> str | None:
+        if task.kind != SEQUENCE:
+            return f"defined on sequence tasks; task {task.name} is a {task.kind} task"
+        return None if self.forms_for(task) else f"task {task.name} declares no metamorphic relations"
+
+
+metamorphic_relations = MetamorphicRelations()

@@ -1,0 +1,120 @@
+"""What the forms over a sequence task's inputs share: batched cases, shortlex sweeps length by length.
+
+A sequence task's input space grows exponentially with the length, so no sweep covers a long range.
+Each Hypothesis example is a *batch* of inputs of one length, fed to the model in one call; the case
+violates the form if any member does, and Hypothesis shrinks it to one member and that member toward the
+shortlex minimum.  :meth:`SequenceForm.sweep` then walks the lengths from the shortest, every input of a
+length in shortlex order, for as many lengths as the check's ``exhaustive_budget`` allows: the first
+violation met is the minimum, and a length swept whole without one is proven to hold
+(:attr:`~seqcheck.invariants.base.FormResult.exhaustive_through`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+
+from seqcheck.invariants.base import Case, Context, Form, Prediction, Sweep
+from seqcheck.search.evaluation import INVALID
+from seqcheck.tasks.base import SEQUENCE
+
+#: A batch holds at most this many inputs, and at most :data:`BATCH_SYMBOLS` symbols in all.
+MAX_BATCH = 64
+BATCH_SYMBOLS = 1 << 15
+#: Inputs per length in the accuracy table; a length with at most this many inputs is evaluated whole.
+SAMPLES_PER_LENGTH = 128
+
+
+def batch_cap(length: int) -> int:
+    return max(1, min(MAX_BATCH, BATCH_SYMBOLS // max(1, length)))
+
+
+def shortlex_first(rows: np.ndarray) -> int:
+    """Index of the lexicographically smallest row of ``rows`` (one length)."""
+    return int(np.lexsort(rows.T[::-1])[0])
+
+
+def input_batches(ctx: Context, lengths: st.SearchStrategy[int]) -> st.SearchStrategy[tuple[int, np.ndarray]]:
+    """Cases ``(length, inputs (B, L))``: a length, then a batch of the task's inputs of that length.
+
+    The batch's size is drawn first and shrinks to 1; each input shrinks toward the shortlex minimum.
+    """
+    task = ctx.task
+
+    def of_length(length: int) -> st.SearchStrategy[tuple[int, np.ndarray]]:
+        inputs = task.inputs(length)
+        return st.integers(1, batch_cap(length)).flatmap(
+            lambda size: st.lists(inputs, min_size=size, max_size=size).map(lambda rows: (length, np.stack(rows)))
+        )
+
+    return lengths.flatmap(of_length)
+
+
+def sequence_prediction(ctx: Context, x: np.ndarray, probs: np.ndarray, predicted: int, confidence: float) -> Prediction:
+    """One input the model was asked about, in the task's names."""
+    task = ctx.task
+    symbols = tuple(int(s) for s in x)
+    return Prediction(
+        symbols=symbols, length=len(symbols), phase=None, expected=task.target(symbols), predicted=int(predicted),
+        confidence=float(confidence), text=task.text(symbols), class_names=task.classes,
+    )
+
+
+def predict_one(ctx: Context, x: np.ndarray) -> Prediction:
+    """The model's prediction for one input (memoized)."""
+    probs, predicted, confidence = ctx.evaluator.classes(np.asarray(x, dtype=np.int64)[None])
+    return sequence_prediction(ctx, x, probs[0], predicted[0], confidence[0])
+
+
+def wrong(ctx: Context, inputs: np.ndarray, *, remember: bool = True) -> np.ndarray:
+    """Which ``inputs`` (one length) the model does not give their target class (a non-finite output included)."""
+    _, predicted, _ = ctx.evaluator.classes(inputs, remember=remember)
+    return (predicted == INVALID) | (predicted != ctx.task.targets(inputs))
+
+
+class SequenceForm(Form):
+    """A form over a sequence task's inputs, swept length by length in shortlex order."""
+
+    kind = SEQUENCE
+    finite = True
+
+    def length_cost(self, ctx: Context, length: int) -> int:
+        """The symbols a sweep of every case of ``length`` feeds the model."""
+        raise NotImplementedError
+
+    def sweep_length(self, ctx: Context, length: int, outcome: Sweep) -> None:
+        """Judge every case of ``length`` in key order, counting them in ``outcome``; set ``outcome.found`` to the first
+        violating case and stop there."""
+        raise NotImplementedError
+
+    def sweep_cost(self, ctx: Context) -> int:
+        """A sweep is tried when its shortest length fits the budget; it goes on while the next length fits."""
+        return self.length_cost(ctx, ctx.space.lengths[0])
+
+    def sweep(self, ctx: Context, bound: tuple | None) -> Sweep:
+        """Every case of each length from the shortest, in shortlex order, while the symbols fed stay within the
+        check's ``exhaustive_budget``; stops at the first violation, or after ``bound``'s length."""
+        outcome = Sweep()
+        spent = 0
+        for length in ctx.space.lengths:
+            if bound is not None and length > bound[0]:
+                return outcome
+            cost = self.length_cost(ctx, length)
+            if spent + cost > ctx.exhaustive_budget:
+                outcome.over_budget = True
+                return outcome
+            spent += cost
+            self.sweep_length(ctx, length, outcome)
+            if outcome.found is not None:
+                return outcome
+            outcome.through = length
+        outcome.complete = True
+        return outcome
+
+
+def rows_key(length: int, rows: Sequence[np.ndarray] | np.ndarray) -> tuple:
+    """The key of a batch: its length, then its shortlex-smallest input."""
+    rows = np.asarray(rows)
+    return (length, *(int(s) for s in rows[shortlex_first(rows)]))

@@ -1,0 +1,236 @@
+"""The task abstraction: input symbols, output classes, an oracle, and how inputs of a length are drawn and listed.
+
+A task is what a model is asked to do.  Two kinds exist:
+
+- a *stream* task (:class:`~seqcheck.tasks.stream.StreamTask`): windows of one periodic stream, each
+  predicting the next symbol -- the phase-shift, periodic-consistency world of a pattern;
+- a *sequence* task (:class:`SequenceTask`): whole-sequence classification, as in Delétang et al.,
+  "Neural Networks and the Chomsky Hierarchy" (ICLR 2023): any input of a length, one class out.
+
+A sequence task's inputs of length ``L`` are the sequences whose symbol at each position ``i`` is one
+of :meth:`SequenceTask.alphabet_at` ``(i, L)`` (every symbol, unless the task says otherwise), at the
+lengths :meth:`SequenceTask.valid_length` accepts.  They are ordered *shortlex*: shorter first, then
+lexicographically by symbol index.  That order is what "minimal counterexample" means for a sequence
+task, what :meth:`SequenceTask.enumerate` walks and what :meth:`SequenceTask.inputs` shrinks toward.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from hypothesis import strategies as st
+
+from seqcheck.errors import invalid
+
+__all__ = ["SequenceTask", "Task", "positional_inputs"]
+
+STREAM, SEQUENCE = "stream", "sequence"
+
+#: Inputs per block of :meth:`SequenceTask.enumerate`: one model call each.
+ENUMERATION_BLOCK = 4096
+
+
+class Task:
+    """What a model is asked: sequences of :attr:`symbols` in, one of :attr:`classes` out, judged by :meth:`target`."""
+
+    #: ``"stream"`` or ``"sequence"``: which invariants apply (each invariant's forms say which kind they check).
+    kind: ClassVar[str]
+    #: The stable identifier (``parity``), what ``--task`` and the report carry.
+    name: str
+    #: Names of the input symbols, by index: what a counterexample shows (``1 + 2 * 3``).
+    symbols: tuple[str, ...]
+    #: Names of the output classes, by index.
+    classes: tuple[str, ...]
+
+    def target(self, sequence: Sequence[int]) -> int:
+        """The oracle: the class index the sequence must be given."""
+        raise NotImplementedError
+
+    @property
+    def input_size(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def class_count(self) -> int:
+        return len(self.classes)
+
+    def text(self, sequence: Sequence[int]) -> str:
+        """The sequence in the task's symbol names, separated by spaces."""
+        return " ".join(self.symbols[int(s)] for s in sequence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "symbols": list(self.symbols), "classes": list(self.classes)}
+
+
+def _names(name: str, value: object, what: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) < 1:
+        raise invalid(name, value, f"a list of {what} names, like ['0', '1']", f"pass {name} as a list of strings")
+    names = tuple(str(v) for v in value)
+    if len(set(names)) != len(names):
+        raise invalid(name, list(names), f"distinct {what} names", f"rename the repeated {what}")
+    return names
+
+
+def positional_inputs(radices: Sequence[Sequence[int]]) -> st.SearchStrategy[np.ndarray]:
+    """Inputs with the symbol at position ``i`` drawn from ``radices[i]`` (ascending), as an int64 array.
+
+    Hypothesis draws one byte for as many consecutive positions as fit in it (eight binary symbols, five
+    ternary ones), and the byte maps to those positions' symbols monotonically (the number
+    ``byte * product / 256`` in mixed radix, most significant first): a smaller byte is a shortlex-smaller
+    run of symbols, so shrinking a byte shrinks the input toward the first symbols, and a long input
+    costs one Hypothesis draw per byte rather than one per symbol.
+    """
+    sizes = [len(allowed) for allowed in radices]
+    groups: list[tuple[int, int]] = []  # (start, stop) of positions packed into one byte
+    start = 0
+    while start < len(sizes):
+        stop, product = start, 1
+        while stop < len(sizes) and product * sizes[stop] <= 256:
+            product *= sizes[stop]
+            stop += 1
+        groups.append((start, stop))
+        start = stop
+    products = [math.prod(sizes[a:b]) for a, b in groups]
+    tables = [np.asarray(allowed, dtype=np.int64) for allowed in radices]
+    length = len(sizes)
+
+    def decode(data: bytes) -> np.ndarray:
+        out = np.empty(length, dtype=np.int64)
+        for (a, b), product, byte in zip(groups, products, data):
+            value = byte * product >> 8
+            for position in range(b - 1, a - 1, -1):
+                value, digit = divmod(value, sizes[position])
+                out[position] = tables[position][digit]
+        return out
+
+    return st.binary(min_size=len(groups), max_size=len(groups)).map(decode)
+
+
+def _first_paragraph(doc: str | None) -> str:
+    """A docstring's first paragraph as one line of plain text (for ``seqcheck tasks`` and reports)."""
+    paragraph = (doc or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in paragraph.splitlines()).replace("``", "")
+
+
+class SequenceTask(Task):
+    """A whole-sequence classification task: an input of any valid length, one class out.
+
+    Built from a few lines of Python::
+
+        majority = SequenceTask(
+            "majority", symbols=["0", "1"], classes=["more 0s", "more 1s"],
+            target=lambda seq: int(2 * sum(seq) > len(seq)),
+        )
+
+    ``target(sequence)`` is the oracle, given a tuple of symbol indices.  Optional: ``targets(batch)``, the
+    same oracle vectorized over an int array ``(B, L)`` (faster; by default ``target`` is called per row);
+    ``inputs(length)``, a Hypothesis strategy of the inputs of a length (by default every symbol at every
+    position, drawn as :func:`positional_inputs` does, which shrinks toward the shortlex minimum);
+    ``alphabet_at(position, length)``, the symbols allowed at a position; ``valid_length(length)``;
+    ``sample(rng, n, length)``, ``n`` random inputs for accuracy tables and training; ``relations``, the
+    metamorphic relations the task's answer obeys (:mod:`seqcheck.tasks.relations`).
+    """
+
+    kind = SEQUENCE
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        symbols: Sequence[str],
+        classes: Sequence[str],
+        target: Callable[[tuple[int, ...]], int] | None = None,
+        targets: Callable[[np.ndarray], np.ndarray] | None = None,
+        inputs: Callable[[int], st.SearchStrategy] | None = None,
+        alphabet_at: Callable[[int, int], Sequence[int]] | None = None,
+        valid_length: Callable[[int], bool] | None = None,
+        sample: Callable[[np.random.Generator, int, int], np.ndarray] | None = None,
+        relations: Sequence[object] = (),
+        description: str = "",
+    ):
+        if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
+            raise invalid("name", name, "a task identifier without spaces, like 'majority'", "name the task")
+        if target is None and targets is None:
+            raise invalid("target", None, "the task's oracle: target(sequence) -> class index", "pass target=")
+        self.name = name
+        self.symbols = _names("symbols", symbols, "symbol")
+        self.classes = _names("classes", classes, "class")
+        self._target, self._targets = target, targets
+        self._inputs, self._alphabet_at, self._valid_length, self._sample = inputs, alphabet_at, valid_length, sample
+        self.relations = tuple(relations)
+        self.description = description or _first_paragraph(type(self).__doc__ if type(self) is not SequenceTask else "")
+
+    # -- the oracle ------------------------------------------------------------------------------
+
+    def target(self, sequence: Sequence[int]) -> int:
+        if self._target is not None:
+            return int(self._target(tuple(int(s) for s in sequence)))
+        return int(self.targets(np.asarray(sequence, dtype=np.int64)[None])[0])
+
+    def targets(self, batch: np.ndarray) -> np.ndarray:
+        """The oracle on every row of ``batch`` ``(B, L)``: class indices ``(B,)``."""
+        batch = np.asarray(batch, dtype=np.int64)
+        if self._targets is not None:
+            return np.asarray(self._targets(batch), dtype=np.int64).reshape(len(batch))
+        return np.fromiter((self.target(row) for row in batch), dtype=np.int64, count=len(batch))
+
+    # -- the inputs ------------------------------------------------------------------------------
+
+    def valid_length(self, length: int) -> bool:
+        """Whether the task has inputs of ``length`` (modular arithmetic: odd lengths only)."""
+        return length >= 1 and (self._valid_length is None or bool(self._valid_length(length)))
+
+    def alphabet_at(self, position: int, length: int) -> tuple[int, ...]:
+        """The symbols allowed at ``position`` of an input of ``length``, ascending."""
+        if self._alphabet_at is None:
+            return tuple(range(self.input_size))
+        return tuple(sorted(int(s) for s in self._alphabet_at(position, length)))
+
+    def radices(self, length: int) -> list[tuple[int, ...]]:
+        return [self.alphabet_at(position, length) for position in range(length)]
+
+    def count(self, length: int) -> int:
+        """How many inputs of ``length`` there are (0 at an invalid length)."""
+        if not self.valid_length(length):
+            return 0
+        return math.prod(len(allowed) for allowed in self.radices(length))
+
+    def inputs(self, length: int) -> st.SearchStrategy[np.ndarray]:
+        """Inputs of ``length`` as a Hypothesis strategy of int64 arrays, shrinking toward the shortlex minimum."""
+        if self._inputs is not None:
+            return self._inputs(length).map(lambda seq: np.asarray(seq, dtype=np.int64).reshape(length))
+        return positional_inputs(self.radices(length))
+
+    def enumerate(self, length: int, *, block: int = ENUMERATION_BLOCK) -> Iterator[np.ndarray]:
+        """Every input of ``length`` in shortlex order, in blocks ``(<= block, L)`` (mixed-radix counting)."""
+        radices = self.radices(length)
+        sizes = np.array([len(allowed) for allowed in radices], dtype=object)
+        total = self.count(length)
+        tables = [np.asarray(allowed, dtype=np.int64) for allowed in radices]
+        for start in range(0, total, block):
+            index = np.arange(start, min(total, start + block), dtype=np.int64)
+            out = np.empty((len(index), length), dtype=np.int64)
+            for position in range(length - 1, -1, -1):
+                index, digit = np.divmod(index, int(sizes[position]))
+                out[:, position] = tables[position][digit]
+            yield out
+
+    def sample(self, rng: np.random.Generator, n: int, length: int) -> np.ndarray:
+        """``n`` random inputs of ``length`` ``(n, L)``: uniform over each position's symbols unless the task says otherwise."""
+        if self._sample is not None:
+            return np.asarray(self._sample(rng, n, length), dtype=np.int64).reshape(n, length)
+        if self._alphabet_at is None:
+            return rng.integers(0, self.input_size, size=(n, length), dtype=np.int64)
+        out = np.empty((n, length), dtype=np.int64)
+        for position, allowed in enumerate(self.radices(length)):
+            out[:, position] = np.asarray(allowed, dtype=np.int64)[rng.integers(0, len(allowed), size=n)]
+        return out
+
+    def __repr__(self) -> str:
+        return f"<sequence task {self.name}: {len(self.symbols)} symbols -> {len(self.classes)} classes>"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "description": self.description, "relations": [r.name for r in self.relations]}
