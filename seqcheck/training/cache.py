@@ -10,6 +10,8 @@ An entry is a folder ``<cache_dir>/<recipe>-<pattern>-N<train_length>-s<seed>-<h
 The key is the sha256 of a canonical JSON of the recipe name and its resolved settings, the
 pattern's symbols and alphabet size, the training length, the seed, the Keras and TensorFlow
 versions and :data:`seqcheck.training.recipes.RECIPE_VERSION`: change any of them and a new model is trained.
+Other trained models (the task recipes of :mod:`seqcheck.training.task_recipes`) use the same machinery
+through :func:`cached_entry_path`, with a key of their own.
 
 Writes are atomic: a model is trained into a temporary file of the entry folder, its checksum is
 written next to it, and ``os.replace`` puts it in place. Processes asking for the same entry
@@ -63,6 +65,8 @@ __all__ = [
     "entry_name",
     "entry_dir",
     "cached_model_path",
+    "cached_entry_path",
+    "library_versions",
     "load_cached_model",
     "verify_entry",
 ]
@@ -98,6 +102,14 @@ def _version(*distributions: str) -> str:
     return "absent"
 
 
+def library_versions() -> dict[str, str]:
+    """The installed Keras and TensorFlow versions (``"absent"`` if not installed): part of every key."""
+    return {
+        "keras": _version("keras", "keras-nightly"),
+        "tensorflow": _version("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly", "tensorflow-intel"),
+    }
+
+
 def cache_key_data(
     recipe: str, pattern: Pattern | str, *, train_length: int = 10, seed: int = 0,
     settings: Mapping[str, Any] | None = None,
@@ -114,8 +126,7 @@ def cache_key_data(
         "alphabet_size": pat.alphabet_size,
         "train_length": int(train_length),
         "seed": int(seed),
-        "keras": _version("keras", "keras-nightly"),
-        "tensorflow": _version("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly", "tensorflow-intel"),
+        **library_versions(),
         "recipe_version": recipes.RECIPE_VERSION,
     }
 
@@ -299,6 +310,59 @@ def cached_model_path(
     train_length, seed = int(train_length), int(seed)
     resolved = rec.resolve_settings(settings)
     folder = entry_dir(rec.name, pat, train_length=train_length, seed=seed, cache_dir=cache_dir, settings=resolved)
+
+    def produce(path: Path) -> None:
+        (trainer or train_and_save)(
+            path, recipe=rec.name, pattern=pat, train_length=train_length, seed=seed, verbose=verbose,
+            settings=dict(resolved),
+        )
+        if not path.is_file():
+            raise ModelError(f"trainer={trainer!r}: expected it to write a model file at {path}; it wrote nothing")
+
+    return _cached_entry(
+        folder, cache_key_data(rec.name, pat, train_length=train_length, seed=seed, settings=resolved), produce,
+        label=f"{rec.name} on {pat.text} (N={train_length}, seed={seed})", verbose=verbose,
+    )
+
+
+def cached_entry_path(
+    key_data: Mapping[str, Any],
+    produce: Callable[[Path], None],
+    *,
+    slug: str,
+    label: str,
+    cache_dir: str | os.PathLike[str] | None = None,
+    verbose: int = 0,
+) -> Path:
+    """The path of the cached model file of the entry keyed by ``key_data``; ``produce(path)`` writes it if absent.
+
+    The generic form of :func:`cached_model_path`, for models that are not a recipe trained on a pattern.
+    ``key_data`` is a JSON-serialisable dict of everything the model depends on (include
+    :func:`library_versions` and a version of the code that trains it); the entry is the folder
+    ``<slug>-<hash12>`` of ``cache_dir`` (default :func:`default_cache_dir`), ``<hash12>`` the start of the
+    sha256 of the canonical JSON of ``key_data``.  ``produce`` must write a ``.keras`` file at the path it is
+    given; it runs under the entry's lock, and its file is checksummed and put in place atomically.
+    ``label`` names the model in progress lines and warnings.
+    """
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    digest = hashlib.sha256(_canonical(key_data).encode("utf-8")).hexdigest()
+    name = f"{re.sub(r'[^0-9A-Za-z.-]+', '_', slug)}-{digest[:12]}"
+
+    def checked(path: Path) -> None:
+        produce(path)
+        if not path.is_file():
+            raise ModelError(f"{label}: expected the training to write a model file at {path}; it wrote nothing")
+
+    return _cached_entry(root / name, dict(key_data), checked, label=label, verbose=verbose)
+
+
+def _cached_entry(folder: Path, key_data: Mapping[str, Any], produce: Callable[[Path], None], *, label: str,
+                  verbose: int) -> Path:
+    """The verified model file of the entry at ``folder``: this process's fallback copy, or one ``produce`` writes.
+
+    A cache folder that cannot take the entry (read-only, full) is warned about, and the entry is written
+    into a temporary folder for this process only.
+    """
     model_path = folder / MODEL_FILE
     if verify_entry(model_path):
         return model_path
@@ -306,24 +370,22 @@ def cached_model_path(
     if fallback is not None and verify_entry(fallback):
         return fallback
     try:
-        return _train_entry(folder, rec, pat, train_length=train_length, seed=seed, verbose=verbose,
-                            resolved=resolved, trainer=trainer)
+        return _train_entry(folder, key_data, produce, label=label, verbose=verbose)
     except OSError as exc:
         if exc.errno not in _UNUSABLE_ERRNOS:
             raise
         reason = f"{type(exc).__name__}: {os.strerror(exc.errno) if exc.errno else exc}"
     warnings.warn(
         CacheWarning(
-            f"model cache {folder.parent} is not writable ({reason}); training {rec.name} on {pat.text}"
+            f"model cache {folder.parent} is not writable ({reason}); training {label}"
             f" into a temporary folder for this process only (set {CACHE_DIR_ENV} to a writable folder to keep it)"
         ),
-        stacklevel=2,
+        stacklevel=3,  # the caller of cached_model_path or cached_entry_path
     )
     if verbose:
         print(f"seqcheck: warning: model cache {folder.parent} is not writable ({reason}); training into a temporary folder",
               file=sys.stderr, flush=True)
-    path = _train_entry(_temporary_root() / folder.name, rec, pat, train_length=train_length, seed=seed,
-                        verbose=verbose, resolved=resolved, trainer=trainer)
+    path = _train_entry(_temporary_root() / folder.name, key_data, produce, label=label, verbose=verbose)
     _FALLBACK_ENTRIES[folder] = path
     return path
 
@@ -346,9 +408,10 @@ def _temporary_root() -> Path:
     return _TEMPORARY_ROOT[0]
 
 
-def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, seed: int, verbose: int,
-                 resolved: Mapping[str, Any], trainer: Trainer | None) -> Path:
-    """Train the entry at ``folder`` (under its lock) unless another process did; return its verified model file."""
+def _train_entry(folder: Path, key_data: Mapping[str, Any], produce: Callable[[Path], None], *, label: str,
+                 verbose: int) -> Path:
+    """Write the entry at ``folder`` with ``produce`` (under its lock) unless another process did; return its
+    verified model file."""
     model_path = folder / MODEL_FILE
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -369,16 +432,10 @@ def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, see
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()
         if verbose:
-            print(f"seqcheck: training {rec.name} on {pat.text} (N={train_length}, seed={seed}) into {folder}",
-                  file=sys.stderr, flush=True)
+            print(f"seqcheck: training {label} into {folder}", file=sys.stderr, flush=True)
         tmp = folder / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}.keras"
         try:
-            (trainer or train_and_save)(
-                tmp, recipe=rec.name, pattern=pat, train_length=train_length, seed=seed, verbose=verbose,
-                settings=dict(resolved),
-            )
-            if not tmp.is_file():
-                raise ModelError(f"trainer={trainer!r}: expected it to write a model file at {tmp}; it wrote nothing")
+            produce(tmp)
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             digest = _sha256_file(tmp)
@@ -388,7 +445,6 @@ def _train_entry(folder: Path, rec: Any, pat: Pattern, *, train_length: int, see
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        key_data = cache_key_data(rec.name, pat, train_length=train_length, seed=seed, settings=resolved)
         with contextlib.suppress(OSError):  # for humans only: a full disk here must not cost the entry
             write_atomically(folder / "key.json", json.dumps(key_data, sort_keys=True, indent=2) + "\n")
         if not verify_entry(model_path):
