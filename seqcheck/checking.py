@@ -23,7 +23,10 @@ from seqcheck.spelling import INTERFACE, spell
 from seqcheck.tasks import BUILTIN_TASKS, Task, resolve_task
 from seqcheck.tasks.base import STREAM
 
+#: Symbols a sweep may feed the model by default: a pattern's sweep feeds ``p`` windows per length; a sequence
+#: task's, every input of each length (2 million symbols: every binary input through length 16).
 DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
+DEFAULT_SEQUENCE_BUDGET = 2_000_000
 
 
 def task_reference(task: Task, given: object) -> str:
@@ -146,7 +149,7 @@ def check(
     output: str = "auto",
     max_examples: int | None = None,
     profile: str = DEFAULT_PROFILE,
-    exhaustive_budget: int = DEFAULT_EXHAUSTIVE_BUDGET,
+    exhaustive_budget: int | None = None,
     allow_unsafe: bool = False,
     engine: str = "auto",
     baseline: object = None,
@@ -163,8 +166,8 @@ def check(
     ``model`` is a ``keras.Model``, a path to a ``.keras`` file (loaded in Keras's safe mode unless
     ``allow_unsafe=True``), or a callable on numpy batches (fed integer tokens ``(B, L)`` unless
     ``encoding`` says otherwise).  Hypothesis searches each invariant's forms, seeded by ``seed``; spaces
-    whose sweep feeds the model at most ``exhaustive_budget`` symbols are then swept (a sequence task's
-    length by length, from the shortest), so that a pass covers every case and a counterexample is the
+    whose sweep feeds the model at most ``exhaustive_budget`` symbols (default 20 million on a pattern, 2 million
+    on a sequence task) are then swept (a sequence task's length by length, from the shortest), so that a pass covers every case and a counterexample is the
     minimum under the documented order (see :mod:`seqcheck.search.space`).  ``profile`` names the
     Hypothesis settings (:mod:`seqcheck.search.profiles`: ``dev``, ``ci``, ``thorough``); ``max_examples``
     overrides its number of examples per form.  ``engine`` says how a Keras model is evaluated
@@ -178,12 +181,13 @@ def check(
     validated before the model is loaded.  Baselines compare stream-task reports only.
     """
     for name, value in (("seed", seed), ("max_examples", max_examples), ("exhaustive_budget", exhaustive_budget)):
-        if value is None and name == "max_examples":  # the profile's number
+        if value is None and name != "seed":  # the profile's number, the task's budget
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise invalid(name, value, "a non-negative whole number", f"pass {name} as an integer")
     chosen = _chosen_task(pattern, task, alphabet_size)
     stream = chosen.kind == STREAM
+    budget = (DEFAULT_EXHAUSTIVE_BUDGET if stream else DEFAULT_SEQUENCE_BUDGET) if exhaustive_budget is None else exhaustive_budget
     if stream:
         space = CheckSpace.build(chosen.pattern, train_length=train_length, max_length=max_length, min_length=min_length)
     else:
@@ -221,14 +225,14 @@ def check(
     if subject.output_evidence:
         notes.append(subject.output_evidence)
     search = search_settings(profile, max_examples=max_examples)
-    results = _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=exhaustive_budget, notes=notes)
+    results = _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=budget, notes=notes)
     if stream and chosen.pattern.was_reduced:
         notes.append(f"pattern {chosen.pattern.given} reduced to its primitive period: {chosen.pattern.text}")
     given = {
         "train_length": train_length, "min_length": min_length, "max_length": max_length, "alphabet_size": alphabet_size,
         "encoding": encoding, "output": None if output == "auto" else output, "max_examples": max_examples,
         "profile": None if profile == DEFAULT_PROFILE else profile,
-        "exhaustive_budget": None if exhaustive_budget == DEFAULT_EXHAUSTIVE_BUDGET else exhaustive_budget,
+        "exhaustive_budget": exhaustive_budget,
         "engine": None if engine == "auto" else engine, "allow_unsafe": allow_unsafe or None,
         "invariants": None if invariants is None else [invariant.name for invariant in battery],
     }

@@ -239,8 +239,8 @@ def test_a_test_that_asks_for_a_result_with_no_model_is_a_usage_error(project):
     result.stderr.fnmatch_lines(
         [
             "ERROR: seqcheck: no model to check for test_props.py::test_invariant_holds, which uses seqcheck_result:"
-            " pass --seqcheck-model PATH --seqcheck-pattern P (or set seqcheck_model and seqcheck_pattern in the ini file),"
-            " or declare the test's models with @seqcheck.battery(...)"
+            " pass --seqcheck-model PATH with --seqcheck-pattern P or --seqcheck-task T (or set seqcheck_model and"
+            " seqcheck_pattern or seqcheck_task in the ini file), or declare the test's models with @seqcheck.battery(...)"
         ]
     )
     assert "seed" not in result.stdout.str() and "Traceback" not in result.stdout.str() + result.stderr.str()

@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--profile", choices=("dev", "ci", "thorough"), default="ci", help="Hypothesis settings profile (default ci)")
     check.add_argument(
         "--exhaustive-budget", type=_non_negative("--exhaustive-budget"), metavar="N",
-        help="symbols a sweep of every case may feed the model (default 20000000); beyond it, cases are only sampled",
+        help="symbols a sweep of every case may feed the model (default 20000000 on a pattern, 2000000 on a task);"
+        " beyond it, cases are only sampled",
     )
     check.add_argument(
         "--engine", choices=ENGINES, default="auto",
@@ -250,7 +251,7 @@ def _version() -> str:
 def _run_check(args: argparse.Namespace) -> int:
     from seqcheck.checking import DEFAULT_EXHAUSTIVE_BUDGET, check
 
-    budget = DEFAULT_EXHAUSTIVE_BUDGET if args.exhaustive_budget is None else args.exhaustive_budget
+    budget = args.exhaustive_budget  # None: the task's default
     paths = {"--json": args.json, "--junit-xml": args.junit_xml, "--markdown": args.markdown, "--plot": args.plot}
     outputs = _outputs(args.model, paths, {"--baseline": args.baseline} if args.baseline else None)
     baseline = None
@@ -262,7 +263,7 @@ def _run_check(args: argparse.Namespace) -> int:
         if importlib.util.find_spec("matplotlib") is None:
             raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
         if args.pattern is not None:
-            _refuse_plot_over_budget(args, budget)
+            _refuse_plot_over_budget(args, DEFAULT_EXHAUSTIVE_BUDGET if budget is None else budget)
         else:
             _refuse_plot_without_length_generalization(args)
         if baseline is not None:

@@ -21,26 +21,30 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from seqcheck.tasks import Task
     from seqcheck.tasks.patterns import Pattern
     from seqcheck.integrations.subject import Subject
 
 #: (option suffix, type, help); each is ``--seqcheck-<suffix>`` and ini ``seqcheck_<suffix>``.
 OPTIONS = (
     ("model", Path, "path of the .keras model to check (in an ini file, from that file's folder)"),
-    ("pattern", str, "the pattern the model was trained on, e.g. 11000"),
-    ("train-length", int, "window length the model was trained on"),
-    ("max-length", int, "longest window checked (default max(4N, 40))"),
+    ("pattern", str, "the pattern the model was trained on, e.g. 11000 (or give --seqcheck-task)"),
+    ("task", str, "the sequence task the model was trained on: a built-in's name (parity, even-pairs, modular-arithmetic,"
+     " cycle-navigation, dyck-1) or module:attr naming your own (or give --seqcheck-pattern)"),
+    ("train-length", int, "window length the model was trained on (a task: the longest input length)"),
+    ("max-length", int, "longest window or input checked (default max(4N, 40))"),
     ("seed", int, "seed of Hypothesis's search (default 0)"),
     ("report", Path, "write every checked model's results to this JSON file (in an ini file, from that file's folder)"),
     ("profile", str, "Hypothesis settings profile of the searches: dev, ci (default) or thorough"),
     ("engine", str, "how Keras models are evaluated: auto (default: NumPy when possible, verified), numpy or keras"),
-    ("baseline", Path, "the predecessor's report (seqcheck check --json) on the same pattern and range: only a regression"
+    ("baseline", Path, "the predecessor's report (seqcheck check --json) on the same pattern and range (patterns only): only a regression"
      " fails, a violation it had too is an expected failure (in an ini file, from that file's folder)"),
 )
 
 #: The fixtures a test checks a model through; a test that uses one gets the ``seqcheck`` marker.
 FIXTURES = frozenset(
-    {"seqcheck_subject", "seqcheck_invariant", "seqcheck_result", "seqcheck_model", "seqcheck_pattern", "seqcheck_check"}
+    {"seqcheck_subject", "seqcheck_invariant", "seqcheck_result", "seqcheck_model", "seqcheck_pattern", "seqcheck_task",
+     "seqcheck_check"}
 )
 
 _SUBJECTS = pytest.StashKey[list]()
@@ -143,12 +147,14 @@ def check_options(config: pytest.Config) -> dict[str, Any]:
 
 
 def configured_subjects(config: pytest.Config) -> list[Subject]:
-    """The model given with ``--seqcheck-model`` (or ini ``seqcheck_model``), checked for a usable
-    pattern and an existing file; no model, no subjects: the plugin never picks one itself."""
+    """The model given with ``--seqcheck-model`` (or ini ``seqcheck_model``), checked for an existing file and
+    exactly one usable pattern or task; no model, no subjects: the plugin never picks one itself.  A task is
+    resolved whenever given (its module imported), so that a bad one is a usage error at start-up."""
     if _SUBJECTS in config.stash:
         return config.stash[_SUBJECTS]
     options = check_options(config)
     subjects = []
+    task = _task(config)
     if not model_configured(config) and _given(config, "baseline")[1] is not None:
         given, source = _given(config, "baseline")
         raise pytest.UsageError(
@@ -161,30 +167,63 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
 
         given, source = _given(config, "model")
         model, pattern = _option(config, "model"), _option(config, "pattern")
+        model_spelled = _spelled(config, "model", given, source)
         if not model.is_file():
             problem = "is a folder, not a .keras file" if model.is_dir() else "no such file"
             if not os.path.isabs(os.path.expanduser(given)):
                 read_from = "a path in an ini file is read from its folder" if source == "ini" else "a command-line path is read from the current folder"
                 problem += f": {model} ({read_from})"
-            raise pytest.UsageError(f"{_spelled(config, 'model', given, source)}: {problem}")
-        if pattern is None:
+            raise pytest.UsageError(f"{model_spelled}: {problem}")
+        if pattern is None and task is None:
             raise pytest.UsageError(
-                f"{_spelled(config, 'model', given, source)} needs --seqcheck-pattern (ini seqcheck_pattern): the pattern the model was trained on"
+                f"{model_spelled} needs --seqcheck-pattern or --seqcheck-task (ini seqcheck_pattern, seqcheck_task): what the"
+                " model was trained on; pass e.g. --seqcheck-pattern 11000 or --seqcheck-task parity"
             )
-        try:
-            Pattern.parse(pattern)
-        except SeqcheckError as exc:
-            message = str(exc)
-            raise pytest.UsageError(f"--seqcheck-{message}" if message.startswith("pattern=") else message) from None
-        baseline = _baseline(config, pattern, _option(config, "train-length"), options["max_length"])
+        if pattern is not None and task is not None:
+            raise pytest.UsageError(
+                f"{_spelled(config, 'pattern', *_given(config, 'pattern'))} and {_spelled(config, 'task', *_given(config, 'task'))}"
+                f" both given: {model_spelled} is checked on one task; drop one of them"
+            )
+        if task is not None:
+            if _given(config, "baseline")[1] is not None:
+                raise pytest.UsageError(
+                    f"{_spelled(config, 'baseline', *_given(config, 'baseline'))}: expected no baseline with"
+                    f" {_spelled(config, 'task', *_given(config, 'task'))}: baselines compare pattern (stream-task) reports;"
+                    " drop --seqcheck-baseline"
+                )
+            baseline = None
+        else:
+            try:
+                Pattern.parse(pattern)
+            except SeqcheckError as exc:
+                message = str(exc)
+                raise pytest.UsageError(f"--seqcheck-{message}" if message.startswith("pattern=") else message) from None
+            baseline = _baseline(config, pattern, _option(config, "train-length"), options["max_length"])
         subjects.append(
             Subject(
-                name=model.name, model=str(model), pattern=pattern, train_length=_option(config, "train-length"),
+                name=model.name, model=str(model), pattern=pattern, task=task, train_length=_option(config, "train-length"),
                 allow_unsafe=config.getoption("seqcheck_unsafe_load"), baseline=baseline, **options,
             )
         )
     config.stash[_SUBJECTS] = subjects
     return subjects
+
+
+def _task(config: pytest.Config) -> str | None:
+    """The ``--seqcheck-task`` as given, resolved once to check it (a bad name or module is a usage error at
+    start-up, before any model is loaded), or None."""
+    given, source = _given(config, "task")
+    if source is None:
+        return None
+    from seqcheck.errors import SeqcheckError
+    from seqcheck.tasks import resolve_task
+
+    try:
+        resolve_task(given)
+    except SeqcheckError as exc:
+        problem = str(exc).split(": expected ", 1)[-1]
+        raise pytest.UsageError(f"{_spelled(config, 'task', given, source)}: expected {problem}") from None
+    return given
 
 
 def _baseline(config: pytest.Config, pattern: str, train_length: int | None, max_length: int | None):
@@ -236,9 +275,10 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str | None:
     if not in_use(config):
         return None
-    model, baseline = _option(config, "model"), _option(config, "baseline")
+    model, baseline, task = _option(config, "model"), _option(config, "baseline"), _option(config, "task")
     against = f", against baseline {baseline}" if baseline is not None else ""
-    return header(config, f"model {model}, pattern {_option(config, 'pattern')}{against}" if model else "the models the tests declare")
+    on = f"task {task}" if task is not None else f"pattern {_option(config, 'pattern')}"
+    return header(config, f"model {model}, {on}{against}" if model else "the models the tests declare")
 
 
 def declared(metafunc: pytest.Metafunc) -> bool:
@@ -281,7 +321,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         used = sorted(FIXTURES.intersection(metafunc.definition.fixturenames) - {"seqcheck_subject", "seqcheck_invariant"})
         pytest.fail(
             f"{_NO_MODEL} for {metafunc.definition.nodeid}, which uses {', '.join(used) or 'seqcheck_subject'}: "
-            "pass --seqcheck-model PATH --seqcheck-pattern P (or set seqcheck_model and seqcheck_pattern in the ini file), "
+            "pass --seqcheck-model PATH with --seqcheck-pattern P or --seqcheck-task T (or set seqcheck_model and"
+            " seqcheck_pattern or seqcheck_task in the ini file), "
             "or declare the test's models with @seqcheck.battery(...)",
             pytrace=False,
         )
@@ -331,15 +372,28 @@ def seqcheck_model(seqcheck_subject: Subject) -> Any:
 
 @pytest.fixture
 def seqcheck_pattern(seqcheck_subject: Subject) -> Pattern:
-    """The pattern the model under test was trained on."""
+    """The pattern the model under test was trained on (a subject checked on a pattern)."""
     from seqcheck.tasks.patterns import Pattern
 
+    if seqcheck_subject.pattern is None:
+        pytest.fail(
+            f"seqcheck_pattern: {seqcheck_subject.name} is checked on task {seqcheck_subject.task_reference()}, which has no"
+            " pattern; ask for seqcheck_task instead",
+            pytrace=False,
+        )
     return Pattern.parse(seqcheck_subject.pattern)
 
 
 @pytest.fixture
+def seqcheck_task(seqcheck_subject: Subject) -> Task:
+    """The task the model under test is checked on: its sequence task, or the stream of its pattern
+    (:class:`~seqcheck.tasks.StreamTask`)."""
+    return seqcheck_subject.resolved_task()
+
+
+@pytest.fixture
 def seqcheck_check(request: pytest.FixtureRequest):
-    """``seqcheck.check`` with the session's seed and profile: ``seqcheck_check(model, pattern=...)``."""
+    """``seqcheck.check`` with the session's seed and profile: ``seqcheck_check(model, task=...)`` or ``(model, pattern=...)``."""
     from seqcheck.checking import check
 
     options = check_options(request.config)
@@ -370,6 +424,8 @@ def seqcheck_result(request: pytest.FixtureRequest, seqcheck_subject: Subject, s
     row = {
         "model": seqcheck_subject.name,
         "pattern": seqcheck_subject.pattern,
+        "task": seqcheck_subject.task_reference(),
+        "classes": None if seqcheck_subject.task is None else list(seqcheck_subject.resolved_task().classes),
         "train_length": seqcheck_subject.train_length,
         "known_violation": result.name in seqcheck_subject.known_violations or (
             comparison is not None and regression is None and not result.passed
@@ -431,15 +487,11 @@ class _Recorder:
             status = {"pass": "pass", "not applicable": "n/a"}.get(result["status"]) or (
                 "REGRESSION" if row.get("regression") else "FAIL (known)" if row["known_violation"] else "FAIL"
             )
-            line = f"{row['model']:<{width}}  {result['title']:<24} {status:<13} {result['windows']:>6} windows"
+            unit = "inputs" if row.get("task") else "windows"
+            line = f"{row['model']:<{width}}  {result['title']:<24} {status:<13} {result['windows']:>6} {unit}"
             cx = result["counterexample"]
             if cx is not None:
-                confirmed = next(f["minimal_confirmed"] for f in result["forms"] if f["form"] == cx["form"])
-                window = cx["window"]
-                line += (
-                    f"   {'minimal' if confirmed else 'shrunk'}: length {window['length']}, phase {window['phase']},"
-                    f" expected {window['expected']}, predicted {window['predicted']} ({cx['form']})"
-                )
+                line += "   " + _summary_counterexample(result, cx, row.get("classes"))
             terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self) -> None:
@@ -450,6 +502,39 @@ class _Recorder:
 
         data = {"version": 1, "seed": _option(self.config, "seed") or 0, "results": self.rows()}
         write_atomically(Path(path), json.dumps(data, indent=2) + "\n")
+
+
+def _summary_counterexample(result: dict, cx: dict, classes: list[str] | None) -> str:
+    """A counterexample in the summary's one line: where it is (a window's length and phase, an input's length and
+    symbols), what was expected and predicted (a task's class names), and its form."""
+    form = next(f for f in result["forms"] if f["form"] == cx["form"])
+    kind = "minimal" if form["minimal_confirmed"] else "sampled" if form.get("sampled") else "shrunk"
+    window = cx["window"]
+
+    def named(index: int | None) -> str:
+        return str(index) if index is None or not classes or not 0 <= index < len(classes) else classes[index]
+
+    if window.get("text") is None:  # a pattern's window
+        return (
+            f"{kind}: length {window['length']}, phase {window['phase']}, expected {window['expected']},"
+            f" predicted {window['predicted']} ({cx['form']})"
+        )
+    other = cx.get("other")
+    if other is not None and other.get("text") is not None:  # a pair of inputs (a metamorphic relation): both answers
+        related = f"{cx['relation'] or 'related'}: input {_shown(other)}"
+        return (
+            f"{kind}: length {window['length']}, input {_shown(window)} predicted {named(window['predicted'])},"
+            f" {related} predicted {named(other['predicted'])} ({cx['form']})"
+        )
+    expected = f", expected {named(window['expected'])}" if window["expected"] is not None else ""
+    return f"{kind}: length {window['length']}, input {_shown(window)}{expected}, predicted {named(window['predicted'])} ({cx['form']})"
+
+
+def _shown(window: dict) -> str:
+    """An input of the JSON report as the failure shows it (:meth:`~seqcheck.invariants.base.Prediction.shown`)."""
+    from seqcheck.invariants.base import Prediction
+
+    return Prediction(tuple(window["symbols"]), window["length"], None, None, 0, 0.0, text=window["text"]).shown()
 
 
 def _unique(rows: list[dict]) -> list[dict]:

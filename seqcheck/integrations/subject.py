@@ -1,4 +1,4 @@
-"""A model under test declared once -- model, pattern, options -- whose report is computed once."""
+"""A model under test declared once -- model, task or pattern, options -- whose report is computed once."""
 
 from __future__ import annotations
 
@@ -13,26 +13,31 @@ from typing import Any
 from seqcheck.integrations.assertions import assert_holds
 from seqcheck.checking import check
 from seqcheck.files import write_atomically
-from seqcheck.invariants import DEFAULT_INVARIANTS, resolve_invariant
+from seqcheck.invariants import default_battery, resolve_invariant
 from seqcheck.invariants.base import Invariant, InvariantResult
 from seqcheck.search.profiles import DEFAULT_PROFILE
 from seqcheck.reports.report import Report
+from seqcheck.tasks import Task, resolve_task
 
 
 @dataclass
 class Subject:
-    """``name`` checked on ``pattern``; ``model`` is anything :func:`seqcheck.check` takes, or a
-    zero-argument function returning it (called on first use, so that a model is loaded or trained
+    """``name`` checked on ``task`` or on ``pattern`` (exactly one); ``model`` is anything :func:`seqcheck.check`
+    takes, or a zero-argument function returning it (called on first use, so that a model is loaded or trained
     only by the tests that need it).  ``known_violations`` names invariants expected to fail.
+
+    ``task`` is a sequence task as :func:`seqcheck.check` takes it: a built-in's name (``"parity"``),
+    ``"module:attr"`` or a :class:`~seqcheck.tasks.Task`, resolved when the subject is declared; ``train_length``
+    is then the longest length trained on.  A subject's battery (:meth:`invariants`) is its task's default one.
 
     ``baseline`` (a path to the predecessor's JSON report, a :class:`~seqcheck.reports.report.Report` or its
     ``to_dict()``; see :mod:`seqcheck.reports.baseline`) gates the model against its predecessor instead: a violation
     the baseline had too is a known limit, and only a regression fails (``tolerance``: the accuracy
-    forgiven).  It is read and validated when the subject is declared."""
+    forgiven).  It is read and validated when the subject is declared.  Baselines compare pattern subjects only."""
 
     name: str
     model: Any
-    pattern: str
+    pattern: str | None = None
     train_length: int | None = None
     max_length: int | None = None
     seed: int = 0
@@ -43,9 +48,25 @@ class Subject:
     lazy: bool = False
     baseline: Any = None
     tolerance: float = 0.0
+    task: str | Task | None = None
     _report: Report | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        from seqcheck.errors import invalid
+
+        if (self.pattern is None) == (self.task is None):
+            both = self.pattern is not None
+            raise invalid(
+                "task", self.task, f"{'either' if both else 'one of'} task= or pattern= for subject {self.name!r}"
+                f"{', not both' if both else ''}", "drop one of them" if both else "pass task='parity' (or your own) or pattern='11000'",
+            )
+        if self.task is not None:
+            task = resolve_task(self.task)  # a typo or a broken module:attr is an error here, not in every test
+            if self.baseline is not None or self.tolerance != 0:
+                raise invalid(
+                    "baseline", self.baseline, f"no baseline with task {task.name}: baselines compare pattern (stream-task) reports",
+                    "drop baseline= and compare the reports' accuracy yourself",
+                )
         # Identifiers or titles of the built-in invariants, held as identifiers; a typo is an error, not a silent no-op.
         self.known_violations = frozenset(
             resolve_invariant(spec, option="known_violations").name for spec in self.known_violations
@@ -62,6 +83,27 @@ class Subject:
                 )
             self.baseline = Baseline.load(self.baseline)  # a malformed baseline is an error here, not in a test
 
+    def resolved_task(self) -> Task:
+        """The task the model is checked on: its sequence task, or the stream of its pattern."""
+        if self.task is not None:
+            return resolve_task(self.task)
+        from seqcheck.tasks.patterns import Pattern
+        from seqcheck.tasks.stream import StreamTask
+
+        return StreamTask(Pattern.parse(self.pattern))
+
+    def task_reference(self) -> str | None:
+        """How the subject names its sequence task (``parity``, ``module:attr``), ``None`` for a pattern."""
+        if self.task is None:
+            return None
+        from seqcheck.checking import task_reference
+
+        return task_reference(resolve_task(self.task), self.task)
+
+    def invariants(self) -> tuple[Invariant, ...]:
+        """The battery run on the subject: its task's default one (a sequence task's adds metamorphic relations)."""
+        return default_battery(self.resolved_task())
+
     @classmethod
     def deferred(cls, name: str, load: Callable[[], Any], **options: Any) -> Subject:
         return cls(name, load, lazy=True, **options)
@@ -73,6 +115,7 @@ class Subject:
             self._report = check(
                 model,
                 pattern=self.pattern,
+                task=self.task,
                 train_length=self.train_length,
                 max_length=self.max_length,
                 seed=self.seed,
@@ -89,7 +132,8 @@ class Subject:
         model = os.fspath(self.model) if isinstance(self.model, (str, os.PathLike)) else getattr(
             self.model, "__qualname__", type(self.model).__qualname__
         )
-        settings = (self.name, model, self.pattern, self.train_length, self.max_length, self.seed, self.profile,
+        task = None if self.task is None else self.task if isinstance(self.task, str) else f"{self.task.kind} task {self.task.name}"
+        settings = (self.name, model, self.pattern, task, self.train_length, self.max_length, self.seed, self.profile,
                     self.allow_unsafe, self.engine, None if self.baseline is None else repr(self.baseline), self.tolerance)
         return json.dumps(settings, default=repr)
 
@@ -106,7 +150,8 @@ class Subject:
         stored = folder / f"{key}.json"
         with locked(folder / f"{key}.lock"):
             if stored.exists():
-                report = report_from_dict(json.loads(stored.read_text(encoding="utf-8")))
+                data = json.loads(stored.read_text(encoding="utf-8"))
+                report = report_from_dict(data, None if self.task is None else resolve_task(self.task))
                 if self.baseline is not None:
                     report.comparison = Baseline.load(self.baseline).compare(report, tolerance=self.tolerance)
                 self._report = report
@@ -124,13 +169,14 @@ class Subject:
         assert_holds(self.report(), invariant)
 
 
-def battery_params(subjects: Iterable[Subject], invariants: Sequence[Invariant] = DEFAULT_INVARIANTS) -> list:
-    """``pytest.param(subject, invariant)`` for every pair; a known violation is a strict xfail."""
+def battery_params(subjects: Iterable[Subject], invariants: Sequence[Invariant] | None = None) -> list:
+    """``pytest.param(subject, invariant)`` for every pair, over ``invariants`` or each subject's own battery
+    (:meth:`Subject.invariants`: its task's default one); a known violation is a strict xfail."""
     import pytest
 
     params = []
     for subject in subjects:
-        for invariant in invariants:
+        for invariant in subject.invariants() if invariants is None else invariants:
             marks = []
             if invariant.name in subject.known_violations:
                 reason = f"{subject.name} is known to violate {invariant.title}"
@@ -139,12 +185,14 @@ def battery_params(subjects: Iterable[Subject], invariants: Sequence[Invariant] 
     return params
 
 
-def battery(*subjects: Subject, invariants: Sequence[Invariant] = DEFAULT_INVARIANTS):
-    """Declare models under test once and run the whole battery on each, one test per invariant::
+def battery(*subjects: Subject, invariants: Sequence[Invariant] | None = None):
+    """Declare models under test once and run the whole battery on each, one test per invariant (by default
+    each subject's task's battery, :meth:`Subject.invariants`)::
 
         MY_MODEL = seqcheck.Subject("next-bit", "models/next_bit.keras", pattern="11000", train_length=10)
+        PARITY = seqcheck.Subject("parity", "models/parity.keras", task="parity", train_length=10)
 
-        @seqcheck.battery(MY_MODEL)
+        @seqcheck.battery(MY_MODEL, PARITY)
         def test_next_bit_model(seqcheck_result):
             seqcheck.assert_holds(seqcheck_result)
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from seqcheck import strategies
 from seqcheck.search.evaluation import INVALID, Evaluator
 from seqcheck.search.space import CheckSpace, SequenceSpace
-from seqcheck.tasks.base import SEQUENCE, STREAM, Task
+from seqcheck.tasks.base import STREAM, Task
 
 Case = tuple
 

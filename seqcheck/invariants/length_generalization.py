@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, Sweep, WindowForm
 from seqcheck.invariants.sequence_forms import (
-    SAMPLES_PER_LENGTH, SequenceForm, input_batches, predict_one, rows_key, shortlex_first, wrong,
+    SAMPLES_PER_LENGTH, SequenceForm, every_input_classes, input_batches, new_sweep_cost, predict_one, rows_key,
+    shortlex_first, wrong,
 )
 from seqcheck.search.evaluation import INVALID
 from seqcheck.tasks.base import SEQUENCE
@@ -95,19 +96,17 @@ class _EveryInput(SequenceForm):
         return None
 
     def length_cost(self, ctx: Context, length: int) -> int:
-        return ctx.task.count(length) * length
+        return new_sweep_cost(ctx, length)
 
     def sweep_length(self, ctx: Context, length: int, outcome: Sweep) -> None:
-        for block in ctx.task.enumerate(length):
-            mask = wrong(ctx, block, remember=False)
-            if mask.any():
-                first = int(np.argmax(mask))
-                outcome.cases += first + 1
-                outcome.windows += first + 1
-                outcome.found = (length, block[first][None])
-                return
-            outcome.cases += len(block)
-            outcome.windows += len(block)
+        predicted = every_input_classes(ctx, length)
+        inputs = np.concatenate(list(ctx.task.enumerate(length)))
+        mask = (predicted == INVALID) | (predicted != ctx.task.targets(inputs))
+        judged = int(np.argmax(mask)) + 1 if mask.any() else len(mask)
+        outcome.cases += judged
+        outcome.windows += judged
+        if mask.any():
+            outcome.found = (length, inputs[judged - 1][None])
 
     def counterexample(self, ctx: Context, case: Case) -> Counterexample:
         return Counterexample(NAME, self.name, predict_one(ctx, case[1][0]))

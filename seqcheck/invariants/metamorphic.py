@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Sweep
-from seqcheck.invariants.sequence_forms import SequenceForm, batch_cap, predict_one
+from seqcheck.invariants.sequence_forms import SequenceForm, batch_cap, every_input_classes, new_sweep_cost, predict_one
 from seqcheck.search.evaluation import INVALID
 from seqcheck.tasks.base import SEQUENCE, Task
 from seqcheck.tasks.relations import Relation
@@ -75,19 +75,32 @@ class _Related(SequenceForm):
         return (length, xs[i][None], (qs[i],))
 
     def length_cost(self, ctx: Context, length: int) -> int:
-        task = ctx.task
-        variants = len(self.relation.all_parameters(length, task.input_size))
-        return task.count(length) * (length + variants * self.relation.related_length(length))
+        if length not in self._lengths(ctx):
+            return 0
+        return new_sweep_cost(ctx, length, self.relation.related_length(length))
 
     def sweep_length(self, ctx: Context, length: int, outcome: Sweep) -> None:
+        """Every input of ``length`` and of the related length is evaluated once (shared with the other sweeps);
+        each pair ``(x, q)`` is then judged by looking up the related input's class by its shortlex rank."""
         if length not in self._lengths(ctx):
             return
         task = ctx.task
+        before = every_input_classes(ctx, length)
+        after = every_input_classes(ctx, self.relation.related_length(length))
         parameters = self.relation.all_parameters(length, task.input_size)
+        start = 0
         for block in task.enumerate(length, block=max(1, 4096 // len(parameters))):
             xs = np.repeat(block, len(parameters), axis=0)
             qs = parameters * len(block)
-            broken = self._broken(ctx, xs, qs, remember=False)
+            related = self.relation.related_batch(xs, qs)
+            rank = task.rank(related)
+            if rank is None:  # a relation that leaves the task's inputs: ask the model about those
+                _, related_classes, _ = ctx.evaluator.classes(related, remember=False)
+            else:
+                related_classes = after[rank]
+            own = np.repeat(before[start : start + len(block)], len(parameters))
+            start += len(block)
+            broken = (own != related_classes) | (own == INVALID) | (related_classes == INVALID)
             if broken.any():
                 first = int(np.argmax(broken))
                 outcome.cases += first + 1

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from hypothesis import strategies as st
 
-from seqcheck.invariants.base import Case, Context, Form, Prediction, Sweep
+from seqcheck.invariants.base import Context, Form, Prediction, Sweep
 from seqcheck.search.evaluation import INVALID
 from seqcheck.tasks.base import SEQUENCE
 
@@ -68,6 +68,21 @@ def predict_one(ctx: Context, x: np.ndarray) -> Prediction:
     return sequence_prediction(ctx, x, probs[0], predicted[0], confidence[0])
 
 
+def every_input_classes(ctx: Context, length: int) -> np.ndarray:
+    """The class the model gives every input of ``length``, in shortlex order (:data:`INVALID` for a non-finite
+    output): computed once per check, so that every form's sweep of a length shares one pass over it."""
+    table = ctx.extra.setdefault("every_input_classes", {})
+    if length not in table:
+        table[length] = np.concatenate([ctx.evaluator.classes(block, remember=False)[1] for block in ctx.task.enumerate(length)])
+    return table[length]
+
+
+def new_sweep_cost(ctx: Context, *lengths: int) -> int:
+    """The symbols :func:`every_input_classes` has yet to feed the model for ``lengths``."""
+    known = ctx.extra.get("every_input_classes", {})
+    return sum(ctx.task.count(length) * length for length in set(lengths) if length not in known)
+
+
 def wrong(ctx: Context, inputs: np.ndarray, *, remember: bool = True) -> np.ndarray:
     """Which ``inputs`` (one length) the model does not give their target class (a non-finite output included)."""
     _, predicted, _ = ctx.evaluator.classes(inputs, remember=remember)
@@ -81,7 +96,7 @@ class SequenceForm(Form):
     finite = True
 
     def length_cost(self, ctx: Context, length: int) -> int:
-        """The symbols a sweep of every case of ``length`` feeds the model."""
+        """The symbols a sweep of every case of ``length`` feeds the model (beyond what earlier sweeps of the check did)."""
         raise NotImplementedError
 
     def sweep_length(self, ctx: Context, length: int, outcome: Sweep) -> None:

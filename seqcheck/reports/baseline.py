@@ -703,14 +703,21 @@ class Baseline:
 # -- reports read back, for `seqcheck diff` ---------------------------------------------------------------
 
 
-def report_from_dict(data: Mapping[str, Any]):
+def report_from_dict(data: Mapping[str, Any], task: Any = None):
     """A :class:`~seqcheck.reports.report.Report` rebuilt from a valid report's dict (:func:`read_report`), so that
-    ``seqcheck diff`` writes the same text, JUnit and Markdown as a check."""
-    from seqcheck.search.evaluation import INVALID
+    ``seqcheck diff`` writes the same text, JUnit and Markdown as a check (and another pytest-xdist worker the
+    same as the one that checked).  A sequence task's report needs its ``task`` (a
+    :class:`~seqcheck.tasks.SequenceTask` of the report's name), which a report names but cannot hold."""
     from seqcheck.invariants.base import Counterexample, FormResult, InvariantResult, Prediction
-    from seqcheck.tasks.patterns import Pattern
     from seqcheck.reports.report import Report
-    from seqcheck.search.space import CheckSpace
+    from seqcheck.search.evaluation import INVALID
+    from seqcheck.search.space import CheckSpace, SequenceSpace
+    from seqcheck.tasks.patterns import Pattern
+
+    sequence = data.get("task", {}).get("kind") == "sequence"
+    if sequence and (task is None or task.name != data["task"]["name"]):
+        raise ValueError(f"a report of task {data['task']['name']} is rebuilt with that task, not {task!r}")
+    class_names = tuple(data["task"]["classes"]) if sequence else ()
 
     def prediction(p: Mapping[str, Any] | None) -> Prediction | None:
         if p is None:
@@ -719,6 +726,7 @@ def report_from_dict(data: Mapping[str, Any]):
             symbols=tuple(p["symbols"]), length=p["length"], phase=p["phase"], expected=p["expected"],
             predicted=INVALID if p["predicted"] is None else p["predicted"],
             confidence=float("nan") if p["confidence"] is None else p["confidence"],
+            text=p.get("text") or "", class_names=class_names if p.get("text") else (),
         )
 
     def counterexample(cx: Mapping[str, Any] | None) -> Counterexample | None:
@@ -738,6 +746,8 @@ def report_from_dict(data: Mapping[str, Any]):
                 counterexample=counterexample(f["counterexample"]), minimal_confirmed=f["minimal_confirmed"],
                 # the invariant's own counterexample first, as the check ranked it
                 rank=(0,) if f["counterexample"] is not None and f["counterexample"] == inv["counterexample"] else (1,),
+                exhaustive_through=f.get("exhaustive_through"), length_confirmed=bool(f.get("length_confirmed")),
+                sampled=bool(f.get("sampled")),
             )
             for f in inv["forms"]
         ]
@@ -748,8 +758,11 @@ def report_from_dict(data: Mapping[str, Any]):
             correct_by_length=None if correct is None else {int(n): tuple(bool(c) for c in row) for n, row in correct.items()},
             not_applicable=dict(inv["not_applicable"]),
         ))
-    pattern = Pattern.parse(data["pattern"], alphabet_size=data["alphabet_size"])
-    space = CheckSpace(pattern, data["lengths"]["min"], data["lengths"]["max"], data["train_length"])
+    low, high = data["lengths"]["min"], data["lengths"]["max"]
+    if sequence:
+        space = SequenceSpace(task, low, high, data["train_length"])
+    else:
+        space = CheckSpace(Pattern.parse(data["pattern"], alphabet_size=data["alphabet_size"]), low, high, data["train_length"])
     return Report(
         model=data["model"]["name"], model_description=data["model"]["description"], space=space, seed=data["seed"],
         results=results, diagnosis=list(data["diagnosis"]), hints=list(data.get("hints", [])), reproduce=data["reproduce"],

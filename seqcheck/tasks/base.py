@@ -218,6 +218,20 @@ class SequenceTask(Task):
                 out[:, position] = tables[position][digit]
             yield out
 
+    def rank(self, batch: np.ndarray) -> np.ndarray | None:
+        """Each row's place among the inputs of its length in shortlex order (what :meth:`enumerate` counts), or ``None``
+        if some row is no input of the task (a symbol not allowed at its position)."""
+        batch = np.asarray(batch, dtype=np.int64)
+        length = batch.shape[1]
+        rank = np.zeros(len(batch), dtype=np.int64)
+        for position, allowed in enumerate(self.radices(length)):
+            table = np.asarray(allowed, dtype=np.int64)
+            digit = np.searchsorted(table, batch[:, position])
+            if (digit >= len(table)).any() or (table[np.minimum(digit, len(table) - 1)] != batch[:, position]).any():
+                return None
+            rank = rank * len(table) + digit
+        return rank
+
     def sample(self, rng: np.random.Generator, n: int, length: int) -> np.ndarray:
         """``n`` random inputs of ``length`` ``(n, L)``: uniform over each position's symbols unless the task says otherwise."""
         if self._sample is not None:
