@@ -21,6 +21,10 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+#: The identifiers of the battery run on a pattern, in report order.
+STREAM_BATTERY = ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")
+
+
 REPO = Path(__file__).parents[1]
 
 USER_TEST = """
@@ -141,12 +145,16 @@ def test_reference_models_with_xdist_summary_and_report(pytester, seed_model_pat
         """,
     )
     result = pytester.runpytest_subprocess("-n", "2", "--seqcheck-report", "seqcheck.json")
-    result.assert_outcomes(passed=6, xfailed=3)
-    result.stdout.fnmatch_lines(["*= seqcheck =*", "seed   length generalization    FAIL (known)*minimal: length 11, phase 1*"])
+    # seed: 1 pass, 3 known; fixed: 4 passes; parity-lstm: 3 passes, 2 not applicable; parity-transformer: 1 pass,
+    # 2 not applicable, 2 known; and the thread test.
+    result.assert_outcomes(passed=10, skipped=4, xfailed=5)
+    result.stdout.fnmatch_lines([
+        "*= seqcheck =*", "seed                length generalization    FAIL (known)*minimal: length 11, phase 1*",
+    ])
     data = json.loads((pytester.path / "seqcheck.json").read_text())
-    in_collection_order = [
-        (model, name) for model in ("seed", "fixed")
-        for name in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")
+    stream, sequence = STREAM_BATTERY, (*STREAM_BATTERY, "metamorphic_relations")
+    in_collection_order = [(model, name) for model in ("seed", "fixed") for name in stream] + [
+        (model, name) for model in ("parity-lstm", "parity-transformer") for name in sequence
     ]
     assert [(row["model"], row["result"]["name"]) for row in data["results"]] == in_collection_order
     summary = [line for line in result.stdout.lines if line.startswith(("seed ", "fixed "))]
@@ -260,11 +268,15 @@ def test_the_property_suite_checks_the_reference_models_only_when_no_model_is_gi
     # under another name: a run of tests/ and properties/ together has imported test_model_invariants already
     pytester.makepyfile(test_property_suite=(REPO / "properties" / "test_model_invariants.py").read_text())
     result = pytester.runpytest("--co")
-    result.stdout.fnmatch_lines(["seqcheck: seed 0, profile ci, checking the built-in reference models seed and fixed*"])
+    result.stdout.fnmatch_lines([
+        "seqcheck: seed 0, profile ci, checking the built-in reference models seed, fixed, parity-lstm and parity-transformer*"
+    ])
     ids = [line for line in result.outlines if line.strip().startswith("<Function")]
     assert [line.strip() for line in ids] == [
-        f"<Function test_invariant_holds[{model}-{name}]>" for model in ("seed", "fixed")
-        for name in ("phase_shift_invariance", "length_generalization", "periodic_consistency", "batch_invariance")
+        f"<Function test_invariant_holds[{model}-{name}]>" for model in ("seed", "fixed") for name in STREAM_BATTERY
+    ] + [
+        f"<Function test_invariant_holds[{model}-{name}]>" for model in ("parity-lstm", "parity-transformer")
+        for name in (*STREAM_BATTERY, "metamorphic_relations")
     ]
     (pytester.path / "mine.keras").write_bytes(b"")  # collection reads no model
     result = pytester.runpytest("--co", "-q", "--seqcheck-model", "mine.keras", "--seqcheck-pattern", "11000")

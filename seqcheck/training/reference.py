@@ -1,8 +1,10 @@
-"""The built-in reference models: the seed's start-anchored LSTM and its accepted fix.
+"""The built-in reference models: the seed's start-anchored LSTM and its accepted fix, on the stream of 11000;
+and, on the parity task, an LSTM that learned the rule and a Transformer that did not.
 
-Both are trained by the project's own recipes (:mod:`seqcheck.training.recipes`) and kept in the model
-cache (:mod:`seqcheck.training.cache`), so they are trained once per machine.  Each states which invariants
-it is known to violate: the property suite expects exactly those violations, strictly.
+All are trained by the project's own recipes (:mod:`seqcheck.training.recipes`,
+:mod:`seqcheck.training.task_recipes`) and kept in the model cache (:mod:`seqcheck.training.cache`), so they
+are trained once per machine.  Each states which invariants it is known to violate: the property suite
+expects exactly those violations, strictly.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seqcheck.invariants.length_generalization import NAME as LENGTH_GENERALIZATION
+from seqcheck.invariants.metamorphic import NAME as METAMORPHIC_RELATIONS
 from seqcheck.invariants.periodic_consistency import NAME as PERIODIC_CONSISTENCY
 from seqcheck.invariants.phase_shift import NAME as PHASE_SHIFT
 
@@ -64,10 +67,56 @@ FIXED = ReferenceModel(
     summary="the same LSTM(4) trained on varied lengths and offsets",
 )
 
+@dataclass(frozen=True)
+class TaskReferenceModel:
+    """A task recipe's architecture trained on a sequence task (lengths 1..``train_length``), with the invariants
+    it is known to break."""
+
+    name: str
+    task: str
+    architecture: str
+    train_length: int
+    seed: int
+    known_violations: frozenset[str]
+    summary: str
+
+    def path(self, *, cache_dir: str | None = None, verbose: int = 0) -> Path:
+        """The cached ``.keras`` file, trained first if the cache lacks it."""
+        from seqcheck.training.task_recipes import cached_task_model_path
+
+        return cached_task_model_path(
+            self.task, self.architecture, max_train_length=self.train_length, seed=self.seed, cache_dir=cache_dir,
+            verbose=verbose,
+        )
+
+
+PARITY_LSTM = TaskReferenceModel(
+    name="parity-lstm",
+    task="parity",
+    architecture="lstm",
+    train_length=10,
+    seed=0,
+    known_violations=frozenset(),
+    summary="an LSTM(16) trained on parity, lengths 1..10: right on every input checked through length 40",
+)
+
+PARITY_TRANSFORMER = TaskReferenceModel(
+    name="parity-transformer",
+    task="parity",
+    architecture="transformer",
+    train_length=10,
+    seed=0,
+    # As Delétang et al. found of Transformers on parity: near chance from length 2 on, and answers that change
+    # when a 0 is inserted or two symbols are swapped.
+    known_violations=frozenset({LENGTH_GENERALIZATION, METAMORPHIC_RELATIONS}),
+    summary="a one-block causal Transformer trained on parity, lengths 1..10",
+)
+
 REFERENCE_MODELS: tuple[ReferenceModel, ...] = (SEED, FIXED)
+TASK_REFERENCE_MODELS: tuple[TaskReferenceModel, ...] = (PARITY_LSTM, PARITY_TRANSFORMER)
 
 
-def subjects(models: Iterable[ReferenceModel] = REFERENCE_MODELS, **options: Any) -> list[Subject]:
+def subjects(models: Iterable[ReferenceModel | TaskReferenceModel] = REFERENCE_MODELS, **options: Any) -> list[Subject]:
     """The reference models as subjects of the battery, each trained (or read from the cache) by the
     first test that needs it, with its known violations; ``options`` are the checks' (seed, profile,
     max_length, engine).  Only a suite that asks for them checks them: seqcheck's ``properties/``."""
@@ -75,8 +124,8 @@ def subjects(models: Iterable[ReferenceModel] = REFERENCE_MODELS, **options: Any
 
     return [
         Subject.deferred(
-            model.name, model.path, pattern=model.pattern, train_length=model.train_length,
-            known_violations=model.known_violations, **options,
+            model.name, model.path, train_length=model.train_length, known_violations=model.known_violations,
+            **({"task": model.task} if isinstance(model, TaskReferenceModel) else {"pattern": model.pattern}), **options,
         )
         for model in models
     ]
