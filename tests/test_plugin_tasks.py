@@ -46,8 +46,8 @@ def test_invariant_holds(seqcheck_result):
 
 #: The skip reasons of the two stream-task invariants on a sequence task, as ``-rs`` lists them.
 NOT_APPLICABLE = [
-    "SKIPPED [[]1[]] *: phase-shift invariance is not applicable: task: defined on stream tasks; task {task} is a sequence task",
-    "SKIPPED [[]1[]] *: periodic consistency is not applicable: task: defined on stream tasks; task {task} is a sequence task",
+    "SKIPPED [[]1[]] *: phase-shift invariance is not applicable: defined on stream tasks; task {task} is a sequence task",
+    "SKIPPED [[]1[]] *: periodic consistency is not applicable: defined on stream tasks; task {task} is a sequence task",
 ]
 
 

@@ -43,7 +43,7 @@ def assert_holds(outcome: Report | InvariantResult, invariant: str | None = None
         if not outcome.applicable and "pytest" in sys.modules:  # nothing was tried: say so rather than pass
             import pytest
 
-            pytest.skip(f"{outcome.title} is not applicable: " + "; ".join(f"{f}: {why}" for f, why in outcome.not_applicable.items()))
+            pytest.skip(f"{outcome.title} is not applicable: {outcome.why_not_applicable()}")
         return
     if outcome.comparison is not None:
         from seqcheck.reports.baseline import regression_error

@@ -224,6 +224,12 @@ class InvariantResult:
     def applicable(self) -> bool:
         return bool(self.forms)
 
+    def why_not_applicable(self) -> str:
+        """Why no case applied, in words: the reason the task's kind gives, else each form's."""
+        if list(self.not_applicable) == ["task"]:
+            return self.not_applicable["task"]
+        return "no case applies: " + "; ".join(f"{form}: {why}" for form, why in self.not_applicable.items())
+
     @property
     def passed(self) -> bool:
         """No violation was found (also true of an invariant that is not applicable: see :attr:`status`)."""

@@ -73,8 +73,7 @@ def _sequence_scope(result: InvariantResult) -> str:
 def scope_text(result: InvariantResult) -> str:
     """What a verdict rests on, in words: never more than what ran."""
     if not result.applicable:
-        reasons = "; ".join(f"{form}: {why}" for form, why in result.not_applicable.items())
-        return f"no case applies: {reasons}"
+        return result.why_not_applicable()
     if result.forms[0].exhaustive_through is not None or any(f.length_confirmed or f.sampled for f in result.forms):
         return _sequence_scope(result)
     if result.passed:
@@ -97,7 +96,7 @@ def _result_lines(result: InvariantResult, sequence: bool = False) -> list[str]:
     status = {PASS: "pass", FAIL: "FAIL", NOT_APPLICABLE: "n/a "}[result.status]
     unit = "inputs" if sequence else "windows"
     line = f"{status} {result.title}   ({result.windows} {unit}, {scope_text(result)})" if result.applicable else (
-        f"{status} {result.title}   (not applicable, {scope_text(result)})"
+        f"{status} {result.title}   (not applicable{':' if 'task' in result.not_applicable else ','} {scope_text(result)})"
     )
     failing_forms = [f.form for f in result.forms if not f.passed]
     if failing_forms and len(result.forms) > 1:
