@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from seqcheck.reports.report import counterexample_heading  # noqa: E402
 from seqcheck.tasks import BUILTIN_TASKS, SequenceTask  # noqa: E402
 from seqcheck.training import task_recipes  # noqa: E402
 
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{task_name:18} {architecture:11} seed {seed}: score {test:5.1f}  (train lengths 1..{n}: {train:5.1f})"
                       f"  trained {trained:6.1f}s  checked {checked:5.1f}s", flush=True)
                 if result.counterexample is not None:
+                    print(f"    {counterexample_heading(result)}", flush=True)
                     for line in result.counterexample.lines():
                         print(f"    {line}", flush=True)
     print(f"\nTime used: {time.perf_counter() - started:.0f}s (trainings from the cache take ~0s)\n")
