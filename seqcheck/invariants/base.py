@@ -14,9 +14,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from collections.abc import Callable
+from random import Random
+
 import numpy as np
-from hypothesis import settings
+from hypothesis import find, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from seqcheck import strategies
 from seqcheck.search.evaluation import INVALID, Evaluator
@@ -380,6 +384,15 @@ class Form(ABC):
 
     def windows_per_case(self, ctx: Context, case: Case) -> int:
         return 1
+
+    def search(self, ctx: Context, violated: Callable[[Case], bool]) -> Case | None:
+        """Hypothesis's search of the form: a violating case shrunk in the documented order (then :meth:`narrow`ed),
+        or ``None``; ``violated`` is the property, which counts what it judges."""
+        try:
+            found = find(self.strategy(ctx), violated, settings=ctx.search_settings, random=Random(ctx.seed))
+        except NoSuchExample:
+            return None
+        return self.narrow(ctx, found)
 
     def narrow(self, ctx: Context, case: Case) -> Case:
         """The smallest violating part of a violating case (a batch's first failing input); by default the case."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from random import Random
 
 import numpy as np
+from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, Sweep, WindowForm
 from seqcheck.invariants.sequence_forms import (
-    SAMPLES_PER_LENGTH, SequenceForm, every_input_classes, input_batches, new_sweep_cost, predict_one, rows_key,
-    shortlex_first, wrong,
+    SAMPLES_PER_LENGTH, SequenceForm, every_input_classes, input_batches, new_sweep_cost, packed_batches, predict_one,
+    rows_key, shortlex_first, shrink_input, wrong,
 )
 from seqcheck.search.evaluation import INVALID
 from seqcheck.tasks.base import SEQUENCE
@@ -73,6 +76,23 @@ class _EveryInput(SequenceForm):
         lengths = st.sampled_from(ctx.space.lengths)
         failing = [length for length, sample in accuracy_sample(ctx).items() if sample.wrong.any()]
         return input_batches(ctx, st.one_of(lengths, st.sampled_from(failing)) if failing else lengths)
+
+    def search(self, ctx: Context, violated) -> Case | None:
+        """Where the task's inputs pack into bytes: Hypothesis draws whole batches as blocks of bytes (generation only),
+        then shrinks the first failing batch's smallest failing input on its own (:func:`shrink_input`).  Otherwise
+        it draws batches input by input and shrinks them (:meth:`Form.search`)."""
+        if ctx.task.packing(ctx.space.lengths[0]) is None:
+            return super().search(ctx, violated)
+        lengths = st.sampled_from(ctx.space.lengths)
+        failing = [length for length, sample in accuracy_sample(ctx).items() if sample.wrong.any()]
+        strategy = packed_batches(ctx, st.one_of(lengths, st.sampled_from(failing)) if failing else lengths)
+        generating = settings(ctx.search_settings, phases=[p for p in ctx.search_settings.phases if p is not Phase.shrink])
+        try:
+            batch = find(strategy, violated, settings=generating, random=Random(ctx.seed))
+        except NoSuchExample:
+            return None
+        _, smallest = self.narrow(ctx, batch)
+        return shrink_input(ctx, smallest[0], violated)
 
     def key(self, ctx: Context, case: Case) -> tuple:
         return rows_key(*case)

@@ -3,7 +3,10 @@
 A sequence task's input space grows exponentially with the length, so no sweep covers a long range.
 Each Hypothesis example is a *batch* of inputs of one length, fed to the model in one call; the case
 violates the form if any member does, and Hypothesis shrinks it to one member and that member toward the
-shortlex minimum.  :meth:`SequenceForm.sweep` then walks the lengths from the shortest, every input of a
+shortlex minimum.  Where a task's inputs are packed into bytes (:class:`~seqcheck.tasks.base.Packing`),
+a batch is drawn as one block of bytes, so that generating it costs little beside the model's call
+(:func:`packed_batches`); its first failing input is then handed to Hypothesis to shrink on its own
+(:func:`shrink_input`).  :meth:`SequenceForm.sweep` then walks the lengths from the shortest, every input of a
 length in shortlex order, for as many lengths as the check's ``exhaustive_budget`` allows: the first
 violation met is the minimum, and a length swept whole without one is proven to hold
 (:attr:`~seqcheck.invariants.base.FormResult.exhaustive_through`).
@@ -13,8 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from collections.abc import Callable
+from random import Random
+
 import numpy as np
+from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
+from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
+from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Context, Form, Prediction, Sweep
 from seqcheck.search.evaluation import INVALID
@@ -50,6 +59,45 @@ def input_batches(ctx: Context, lengths: st.SearchStrategy[int]) -> st.SearchStr
         )
 
     return lengths.flatmap(of_length)
+
+
+def packed_batches(ctx: Context, lengths: st.SearchStrategy[int]) -> st.SearchStrategy[tuple[int, np.ndarray]]:
+    """Cases ``(length, inputs (B, L))`` whose batch of :func:`batch_cap` inputs is drawn as one block of bytes: one
+    Hypothesis draw per batch, decoded at once.  For tasks whose inputs pack into bytes only."""
+    task = ctx.task
+
+    def of_length(length: int) -> st.SearchStrategy[tuple[int, np.ndarray]]:
+        packing, size = task.packing(length), batch_cap(length)
+        width = size * packing.width
+        return st.binary(min_size=width, max_size=width).map(lambda data: (length, packing.decode(data, size)))
+
+    return lengths.flatmap(of_length)
+
+
+def shrink_input(ctx: Context, x: np.ndarray, violated: Callable[[tuple[int, np.ndarray]], bool]) -> tuple[int, np.ndarray]:
+    """Hypothesis's shrinking of one violating input ``x``, over the inputs of every length of the range.
+
+    The strategy is a length of the range, then one byte per symbol (:class:`~seqcheck.tasks.base.Packing` with
+    ``per_byte=1``: a shorter length keeps the symbols before its end, which is how Hypothesis shrinks a length
+    well).  ``x`` is written as the choices it would make to draw ``x`` and put in a private example database as an
+    unshrunk failure; Hypothesis replays it and shrinks it as it shrinks any failure of its own.  Returns the case
+    ``(length, input[None])``; ``x`` itself if it no longer violates.
+    """
+    task, lengths = ctx.task, ctx.space.lengths
+    database, key = InMemoryExampleDatabase(), b"seqcheck.shrink"
+    database.save(key + b".secondary", choices_to_bytes((lengths.index(len(x)), task.packing(len(x), per_byte=1).encode(x))))
+    shrinking = settings(ctx.search_settings, database=database, derandomize=False, phases=(Phase.reuse, Phase.shrink))
+
+    def one_symbol_a_byte(length: int) -> st.SearchStrategy[np.ndarray]:
+        packing = task.packing(length, per_byte=1)
+        return st.binary(min_size=length, max_size=length).map(lambda data: packing.decode(data)[0])
+
+    strategy = st.sampled_from(lengths).flatmap(one_symbol_a_byte)
+    try:
+        y = find(strategy, lambda y: violated((len(y), y[None])), settings=shrinking, database_key=key)  # a seed would skip the database
+    except NoSuchExample:
+        y = x
+    return (len(y), np.asarray(y)[None])
 
 
 def sequence_prediction(ctx: Context, x: np.ndarray, probs: np.ndarray, predicted: int, confidence: float) -> Prediction:

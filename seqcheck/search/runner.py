@@ -18,11 +18,6 @@ a window that Hypothesis already tried.
 
 from __future__ import annotations
 
-from random import Random
-
-from hypothesis import find
-from hypothesis.errors import NoSuchExample
-
 from seqcheck.invariants.base import Case, Context, Form, FormResult, Invariant, InvariantResult
 from seqcheck.tasks.base import SEQUENCE
 
@@ -40,11 +35,7 @@ def run_form(form: Form, ctx: Context, position: int = 0) -> FormResult:
         windows += form.windows_per_case(ctx, case)
         return bool(form.violations(ctx, [case])[0])
 
-    found: Case | None
-    try:
-        found = form.narrow(ctx, find(form.strategy(ctx), violated, settings=ctx.search_settings, random=Random(ctx.seed)))
-    except NoSuchExample:
-        found = None
+    found = form.search(ctx, violated)
 
     exhaustive = confirmed = over_budget = length_confirmed = sampled = False
     through = None

@@ -74,39 +74,61 @@ def _names(name: str, value: object, what: str) -> tuple[str, ...]:
     return names
 
 
-def positional_inputs(radices: Sequence[Sequence[int]]) -> st.SearchStrategy[np.ndarray]:
-    """Inputs with the symbol at position ``i`` drawn from ``radices[i]`` (ascending), as an int64 array.
+class Packing:
+    """How inputs with the symbol at position ``i`` drawn from ``radices[i]`` (ascending) are packed into bytes.
 
-    Hypothesis draws one byte for as many consecutive positions as fit in it (eight binary symbols, five
-    ternary ones), and the byte maps to those positions' symbols monotonically (the number
-    ``byte * product / 256`` in mixed radix, most significant first): a smaller byte is a shortlex-smaller
-    run of symbols, so shrinking a byte shrinks the input toward the first symbols, and a long input
-    costs one Hypothesis draw per byte rather than one per symbol.
+    As many consecutive positions as fit share one byte (eight binary symbols, five ternary ones), and a byte maps
+    to those positions' symbols monotonically: the number ``byte * product // 256`` written in mixed radix, most
+    significant first.  A smaller byte is a shortlex-smaller run of symbols, so shrinking a byte shrinks the input
+    toward the first symbols, and an input costs one Hypothesis draw per byte rather than one per symbol.
     """
-    sizes = [len(allowed) for allowed in radices]
-    groups: list[tuple[int, int]] = []  # (start, stop) of positions packed into one byte
-    start = 0
-    while start < len(sizes):
-        stop, product = start, 1
-        while stop < len(sizes) and product * sizes[stop] <= 256:
-            product *= sizes[stop]
-            stop += 1
-        groups.append((start, stop))
-        start = stop
-    products = [math.prod(sizes[a:b]) for a, b in groups]
-    tables = [np.asarray(allowed, dtype=np.int64) for allowed in radices]
-    length = len(sizes)
 
-    def decode(data: bytes) -> np.ndarray:
-        out = np.empty(length, dtype=np.int64)
-        for (a, b), product, byte in zip(groups, products, data):
-            value = byte * product >> 8
+    def __init__(self, radices: Sequence[Sequence[int]], *, per_byte: int = 256):
+        self.sizes = [len(allowed) for allowed in radices]
+        self.tables = [np.asarray(allowed, dtype=np.int64) for allowed in radices]
+        self.groups: list[tuple[int, int]] = []  # (start, stop) of the positions packed into one byte
+        start = 0
+        while start < len(self.sizes):
+            stop, product = start, 1
+            while stop < len(self.sizes) and (stop == start or (product * self.sizes[stop] <= 256 and stop - start < per_byte)):
+                product *= self.sizes[stop]
+                stop += 1
+            self.groups.append((start, stop))
+            start = stop
+        self.products = np.array([math.prod(self.sizes[a:b]) for a, b in self.groups], dtype=np.int64)
+
+    @property
+    def width(self) -> int:
+        """Bytes per input."""
+        return len(self.groups)
+
+    def decode(self, data: bytes, count: int = 1) -> np.ndarray:
+        """``count`` inputs ``(count, L)`` from ``count * width`` bytes."""
+        values = np.frombuffer(data, dtype=np.uint8).astype(np.int64).reshape(count, self.width) * self.products >> 8
+        out = np.empty((count, len(self.sizes)), dtype=np.int64)
+        for group, (a, b) in enumerate(self.groups):
+            value = values[:, group]
             for position in range(b - 1, a - 1, -1):
-                value, digit = divmod(value, sizes[position])
-                out[position] = tables[position][digit]
+                value, digit = np.divmod(value, self.sizes[position])
+                out[:, position] = self.tables[position][digit]
         return out
 
-    return st.binary(min_size=len(groups), max_size=len(groups)).map(decode)
+    def encode(self, x: Sequence[int]) -> bytes:
+        """The smallest bytes that :meth:`decode` to the input ``x`` (each of whose symbols must be allowed)."""
+        out = bytearray()
+        for (a, b), product in zip(self.groups, self.products.tolist()):
+            value = 0
+            for position in range(a, b):
+                value = value * self.sizes[position] + int(np.searchsorted(self.tables[position], x[position]))
+            out.append(-(-value * 256 // product))
+        return bytes(out)
+
+
+def positional_inputs(radices: Sequence[Sequence[int]]) -> st.SearchStrategy[np.ndarray]:
+    """Inputs with the symbol at position ``i`` drawn from ``radices[i]`` (ascending), as an int64 array, packed as
+    :class:`Packing` says: shrinking goes toward the shortlex minimum."""
+    packing = Packing(radices)
+    return st.binary(min_size=packing.width, max_size=packing.width).map(lambda data: packing.decode(data)[0])
 
 
 def _first_paragraph(doc: str | None) -> str:
@@ -203,6 +225,11 @@ class SequenceTask(Task):
         if self._inputs is not None:
             return self._inputs(length).map(lambda seq: np.asarray(seq, dtype=np.int64).reshape(length))
         return positional_inputs(self.radices(length))
+
+    def packing(self, length: int, *, per_byte: int = 256) -> Packing | None:
+        """How :meth:`inputs` packs an input of ``length`` into bytes (``per_byte=1``: one symbol a byte), or ``None``
+        for a task drawing its own inputs."""
+        return None if self._inputs is not None else Packing(self.radices(length), per_byte=per_byte)
 
     def enumerate(self, length: int, *, block: int = ENUMERATION_BLOCK) -> Iterator[np.ndarray]:
         """Every input of ``length`` in shortlex order, in blocks ``(<= block, L)`` (mixed-radix counting)."""
