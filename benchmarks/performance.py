@@ -11,7 +11,9 @@ Measured on the same trained models, the ``fixed-window`` seed model (start-anch
    minimal counterexample reported) against a hand-written Hypothesis test of the same property
    calling ``model.predict`` once per example, ``deadline=None``, letting Hypothesis shrink;
 2. sweep throughput: windows checked per second by ``seqcheck.check(..., invariants=[length_generalization])``
-   over every phase at lengths 3..200 against the same windows through one compiled call per length;
+   over every phase at lengths 3..200 against the same windows through one compiled call per length; and a
+   sequence task's search (Hypothesis's batches of parity inputs at lengths 1..200, on the task recipes' LSTM)
+   in symbols fed to the model per second, against the same engine's ``predict_proba`` on batches of 64;
 3. scaling: maximum length 50..800, alphabet and period; phase-shift invariance (a sweep over pairs of
    windows) against length generalization, both to length 2,000 on an exact NumPy rule that costs almost
    nothing; ``pytest properties/`` (warm cache) against importing TensorFlow and loading the models; a
@@ -21,7 +23,8 @@ Measured on the same trained models, the ``fixed-window`` seed model (start-anch
 
 Times are the best of ``--repeat`` runs, measured side by side in one process (or one subprocess
 each, for whole commands): on a shared machine only ratios mean something.  The last line is
-``speedup_vs_hand_written=<x> throughput_vs_raw=<y> properties_vs_import=<z> phase_shift_vs_length_2000=<w>``.
+``speedup_vs_hand_written=<x> throughput_vs_raw=<y> properties_vs_import=<z> phase_shift_vs_length_2000=<w>
+sequence_search_vs_raw=<v>`` (one line).
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ TRAIN_LENGTH = 10
 #: The pair sweep against the oracle is measured at this length in full and --smoke runs alike (the summary
 #: line names it): on an exact NumPy rule both checks take about a second.
 PAIR_MAX_LENGTH = 2_000
+#: The sequence task whose search is timed against the raw batched calls of the same model, and its model: the task
+#: recipes' LSTM trained on lengths 1..TRAIN_LENGTH (an untrained one with --smoke).
+SEQUENCE_TASK, SEQUENCE_ARCHITECTURE = "parity", "lstm"
+#: The raw side's batch: a sequence case's most inputs (seqcheck.invariants.sequence_forms.MAX_BATCH).
+RAW_BATCH = 64
 
 FULL = {
     "counterexample_properties": ["phase-shift invariance", "length generalization"],
@@ -64,6 +72,7 @@ FULL = {
     "sweep_max_length": 10_000,
     "sweep_lengths": 40,
     "sweep_batch": 1_000,
+    "sequence_max_length": 200,
 }
 SMOKE = {
     "counterexample_properties": ["phase-shift invariance"],
@@ -78,6 +87,7 @@ SMOKE = {
     "sweep_max_length": 200,
     "sweep_lengths": 4,
     "sweep_batch": 50,
+    "sequence_max_length": 12,
 }
 
 
@@ -93,6 +103,11 @@ def best_of(repeat: int, fn):
         result = fn()
         best = min(best, time.perf_counter() - started)
     return best, result
+
+
+def small_ratio(x: float) -> str:
+    """``x`` with two decimals, or with more where two would print 0.00 (a --smoke run's untrained model fails at once)."""
+    return f"{x:.{max(2, 1 - int(np.floor(np.log10(x))))}f}" if 0 < x < 0.01 else f"{x:.2f}"
 
 
 def growth(xs: list[float], ys: list[float]) -> str:
@@ -385,6 +400,114 @@ def throughput(fixed_path: Path, cfg: dict, repeat: int) -> dict:
             "engine": subjects["auto"].engine, "ratio": ratio}
 
 
+# -- 2b. a sequence task's search against raw batched calls -----------------------------------------
+
+
+def sequence_model_path(smoke: bool, workdir: Path) -> Path:
+    """The task recipes' LSTM on the sequence task, trained on lengths 1..TRAIN_LENGTH (cached), or untrained with --smoke."""
+    if smoke:
+        from seqcheck.training.task_recipes import build_task_model
+
+        import keras
+
+        keras.utils.set_random_seed(0)
+        path = workdir / f"{SEQUENCE_TASK}-{SEQUENCE_ARCHITECTURE}.keras"
+        build_task_model(SEQUENCE_TASK, SEQUENCE_ARCHITECTURE).save(path)
+        return path
+    from seqcheck.training.task_recipes import cached_task_model_path
+
+    return cached_task_model_path(SEQUENCE_TASK, SEQUENCE_ARCHITECTURE, max_train_length=TRAIN_LENGTH, seed=0, verbose=1)
+
+
+def sequence_search(cfg: dict, repeat: int, smoke: bool, workdir: Path) -> dict:
+    """Symbols per second a sequence task's search feeds the model, against the same model's raw batched calls.
+
+    The search is Hypothesis's search of length generalization's oracle form (each example a batch of inputs of
+    one length, one model call through the check's memoizing evaluator), run as ``seqcheck.check`` runs it with
+    ``exhaustive_budget=0`` (no shortlex sweep), its accuracy table computed first and untimed (the strategy reads
+    it; it is not the search).  Its throughput is the symbols the evaluator fed the model during the search over
+    the search's wall time.  The raw side calls the same engine's ``predict_proba`` on batches of RAW_BATCH random
+    inputs, one batch at each length the search fed the model (as many times as it did), nothing else.  Interleaved,
+    best of ``repeat``; the search is seeded, so every run draws the same cases.
+    """
+    from seqcheck.invariants.base import Context
+    from seqcheck.invariants.length_generalization import _EveryInput, accuracy_sample
+    from seqcheck.models import as_model
+    from seqcheck.search.evaluation import Evaluator
+    from seqcheck.search.profiles import search_settings
+    from seqcheck.search.runner import run_form
+    from seqcheck.search.space import SequenceSpace
+    from seqcheck.tasks import resolve_task
+
+    task = resolve_task(SEQUENCE_TASK)
+    subject = as_model(str(sequence_model_path(smoke, workdir)), alphabet_size=task.input_size, classes=task.class_count,
+                       class_meaning=f"class of task {task.name}")
+    space = SequenceSpace.build(task, train_length=TRAIN_LENGTH, max_length=cfg["sequence_max_length"])
+    subject.warm_up(space.min_length)
+    form = _EveryInput()
+    predict_proba = subject.predict_proba
+    fed: list[tuple[int, int]] = []  # (inputs, length) of every model call, while the search runs
+    in_model = [0.0]
+
+    def recording(x, **kwargs):
+        started = time.perf_counter()
+        probs = predict_proba(x, **kwargs)
+        in_model[0] += time.perf_counter() - started
+        fed.append(np.shape(x)[:2])
+        return probs
+
+    def search() -> tuple[float, int, object]:
+        ctx = Context(space, Evaluator(subject, None), search_settings(), seed=0, exhaustive_budget=0)
+        accuracy_sample(ctx)  # untimed: the table the strategy reads (and the report's accuracy by length)
+        fed.clear()
+        in_model[0] = 0.0
+        before = ctx.evaluator.symbols_evaluated
+        subject.predict_proba = recording
+        try:
+            seconds, result = best_of(1, lambda: run_form(form, ctx))
+        finally:
+            del subject.predict_proba  # the instance attribute: back to the class's method
+        return seconds, ctx.evaluator.symbols_evaluated - before, result
+
+    t_search, symbols, result = search()
+    calls, t_model = list(fed), in_model[0]
+    rng = np.random.default_rng(0)
+    batches = [task.sample(rng, RAW_BATCH, length) for _, length in calls]
+    raw_symbols = sum(batch.size for batch in batches)
+
+    def raw():
+        for batch in batches:
+            subject.predict_proba(batch)
+
+    raw()  # warm: every length once
+    t_raw = float("inf")
+    for run in range(repeat):  # interleaved, so that both see the same machine load
+        t_raw = min(t_raw, best_of(1, raw)[0])
+        if run:
+            seconds, again, result = search()
+            if again != symbols:
+                raise SystemExit(f"the seeded search fed {again} symbols, then {symbols}: it must draw the same cases every run")
+            if seconds < t_search:
+                t_search, t_model = seconds, in_model[0]
+    drawn = result.cases
+    ours, ceiling = symbols / t_search, raw_symbols / t_raw
+    ratio = ours / ceiling
+    lengths = sorted({length for _, length in calls})
+    log(f"  {task.name}, {SEQUENCE_ARCHITECTURE} trained on lengths 1..{TRAIN_LENGTH}{' (untrained, --smoke)' if smoke else ''},"
+        f" engine {subject.engine}: length generalization's oracle form, lengths {space.min_length}..{space.max_length},"
+        f" Hypothesis only (exhaustive_budget=0), best of {repeat}:")
+    log(f"    search: {t_search:.3f}s, {drawn} cases, {len(calls)} model calls"
+        f" (inputs per call {min(n for n, _ in calls) if calls else 0}..{max(n for n, _ in calls) if calls else 0},"
+        f" {len(lengths)} lengths), {symbols:,} symbols fed = {ours:,.0f} symbols/s"
+        f" ({t_model:.3f}s of it in the model, {t_model / t_search:.0%})")
+    log(f"    raw predict_proba, {len(batches)} batches of {RAW_BATCH} at the same lengths: {t_raw:.3f}s,"
+        f" {raw_symbols:,} symbols = {ceiling:,.0f} symbols/s")
+    log(f"    sequence search vs raw: {small_ratio(ratio)}  (target: at least 0.3)")
+    return {"task": task.name, "engine": subject.engine, "search_s": t_search, "search_model_s": t_model,
+            "cases": drawn, "calls": len(calls), "symbols_fed": symbols, "search_symbols_per_s": ours,
+            "raw_s": t_raw, "raw_symbols": raw_symbols, "raw_symbols_per_s": ceiling, "ratio": ratio}
+
+
 # -- 3. scaling ------------------------------------------------------------------------------------
 
 
@@ -405,7 +528,7 @@ def full_sweep(subject, pattern: Pattern, max_length: int) -> tuple[int, int]:
         ctx = Context(space, Evaluator(subject, pattern))
     cases = 0
     for invariant in DEFAULT_INVARIANTS:
-        for form in invariant.forms:
+        for form in invariant.forms_for(ctx.task):  # the stream's forms (an invariant also has sequence-task ones)
             if not form.finite or form.inapplicable(ctx) is not None:
                 continue
             if isinstance(form, WindowPairForm):
@@ -662,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["battery"] = battery_time(seed_path, repeat)
         log("\n2. sweep throughput")
         figures["throughput"] = throughput(fixed_path, cfg, repeat)
+        figures["sequence_search"] = sequence_search(cfg, repeat, args.smoke, workdir)
         log("\n3. scaling")
         figures["scaling"] = scaling(fixed_path, cfg, repeat)
         figures["pair_sweep"] = pair_sweep_vs_oracle(repeat)
@@ -675,7 +799,8 @@ def main(argv: list[str] | None = None) -> int:
     log(f"speedup_vs_hand_written={figures['counterexample']['speedup']:.1f}"
         f" throughput_vs_raw={figures['throughput']['ratio']:.2f}"
         f" properties_vs_import={figures['properties']['ratio']:.2f}"
-        f" phase_shift_vs_length_2000={figures['pair_sweep']['ratio']:.2f}")
+        f" phase_shift_vs_length_2000={figures['pair_sweep']['ratio']:.2f}"
+        f" sequence_search_vs_raw={small_ratio(figures['sequence_search']['ratio'])}")
     return 0
 
 

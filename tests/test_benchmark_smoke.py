@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The ratios of the benchmark's last line, in the order it prints them.
-RATIOS = ("speedup_vs_hand_written", "throughput_vs_raw", "properties_vs_import", "phase_shift_vs_length_2000")
+RATIOS = ("speedup_vs_hand_written", "throughput_vs_raw", "properties_vs_import", "phase_shift_vs_length_2000",
+          "sequence_search_vs_raw")
 #: A figure as the script formats it: digits, a point and digits (no sign, exponent, nan or inf).
 NUMBER = re.compile(r"\d+\.\d+")
 
@@ -42,14 +43,14 @@ def summary_problems(line: str) -> list[str]:
     "line",
     [
         "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02",  # a ratio missing
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=0.00",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=-1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40",
-        "speedup_vs_hand_written=nan throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=inf phase_shift_vs_length_2000=1.40",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.4.0",
-        "speedup_vs_hand_written=59.4 properties_vs_import=2.02 throughput_vs_raw=1.26 phase_shift_vs_length_2000=1.40",
-        "speedup_vs_hand_written=59.4  throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=",
+        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=0.00 sequence_search_vs_raw=0.38",
+        "speedup_vs_hand_written=59.4 throughput_vs_raw=-1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
+        "speedup_vs_hand_written=nan throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
+        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=inf phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
+        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.4.0 sequence_search_vs_raw=0.38",
+        "speedup_vs_hand_written=59.4 properties_vs_import=2.02 throughput_vs_raw=1.26 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
+        "speedup_vs_hand_written=59.4  throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
+        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000= sequence_search_vs_raw=0.38",
     ],
 )
 def test_a_malformed_ratios_line_is_refused(line):
@@ -58,7 +59,7 @@ def test_a_malformed_ratios_line_is_refused(line):
 
 def test_a_well_formed_ratios_line_is_accepted():
     assert summary_problems(
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40"
+        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38"
     ) == []
 
 
