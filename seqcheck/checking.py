@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+
+import numpy as np
 from collections.abc import Iterable, Sequence
 
 from seqcheck.search.confirmation import disagreement
@@ -36,8 +38,10 @@ def task_reference(task: Task, given: object) -> str:
     if BUILTIN_TASKS.get(task.name) is task:
         return task.name
     for module_name, module in list(sys.modules.items()):
+        if module is sys.modules.get("__main__") or module_name in ("__main__", "__mp_main__"):
+            continue  # a script's own names: no other process can import them by that module name
         for attr, value in list(getattr(module, "__dict__", {}).items()):
-            if value is task and module_name != "__main__":
+            if value is task:
                 return f"{module_name}:{attr}"
     return task.name
 
@@ -221,7 +225,11 @@ def check(
     if subject.fixed_length is not None:
         space = _rigid_space(subject, space, min_length=min_length, max_length=max_length) if stream else _rigid_sequence_space(subject, space)
         notes.append(f"length-rigid model: it accepts {'windows' if stream else 'inputs'} of length {subject.fixed_length} only, so only that length was checked")
-    subject.warm_up(space.min_length)
+    if stream:
+        subject.warm_up(space.min_length)
+    else:  # inputs of the task: a model may refuse anything else
+        first = space.lengths[0]
+        subject.warm_up(first, chosen.sample(np.random.default_rng(0), subject.PROBE_WINDOWS, first))
     if subject.output_evidence:
         notes.append(subject.output_evidence)
     search = search_settings(profile, max_examples=max_examples)

@@ -10,6 +10,7 @@ import pytest
 from sequence_models import CountsFromTheStart, Exact, LateBreaking, one_hot
 
 import seqcheck
+import seqcheck.tasks
 from seqcheck.tasks import BUILTIN_TASKS, cycle_navigation, modular_arithmetic, parity
 
 
@@ -176,3 +177,51 @@ def test_the_json_report_names_the_input_in_the_tasks_symbols():
     assert cx["window"]["text"] == "0 + 0" and cx["window"]["symbols"] == [0, 5, 0] and cx["length"] == 3
     assert lengths["forms"][0]["exhaustive_through"] == 1 and lengths["forms"][0]["minimal_confirmed"] is True
     assert data["reproduce"] == "seqcheck.check(model, task='modular-arithmetic', max_length=9, seed=0)"
+
+
+def test_the_model_is_only_ever_fed_inputs_of_the_task():
+    def strict(batch):  # a perfect model that refuses anything but an expression
+        assert batch.shape[1] % 2 == 1, "an even length"
+        assert (batch[:, 0::2] <= 4).all() and (batch[:, 1::2] >= 5).all(), "not an expression"
+        return one_hot(modular_arithmetic.targets(batch), 5)
+
+    assert seqcheck.check(strict, task="modular-arithmetic", max_length=9).passed
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (lambda s: 5 if sum(s) > 2 else 0, "task='bad': expected an oracle giving a class index 0..1, but target(1 1 1) = 5;"),
+        (lambda s: 1 / 0 if len(s) > 3 else 0, "task='bad': expected an oracle that answers every input, but it raised"
+                                               " ZeroDivisionError: division by zero on input 0 0 0 0; fix the task's target"),
+        (lambda s: None, "task='bad': expected an oracle giving a class index 0..1, but target(0) = None;"),
+    ],
+    ids=["out-of-range", "raises", "none"],
+)
+def test_a_broken_oracle_is_the_tasks_one_line_error_not_the_models(target, message):
+    bad = seqcheck.tasks.SequenceTask("bad", symbols=["0", "1"], classes=["no", "yes"], target=target)
+    with pytest.raises(seqcheck.InvalidArgument) as raised:
+        seqcheck.check(lambda batch: one_hot(np.zeros(len(batch), int), 2), task=bad, max_length=6)
+    assert str(raised.value).startswith(message)
+
+
+def test_a_reproduce_line_never_names_a_scripts_own_module(monkeypatch):
+    import types
+
+    script = types.ModuleType("__mp_main__")  # what importing TensorFlow makes of a script's __main__
+    mine = seqcheck.tasks.SequenceTask("mine", symbols=["0", "1"], classes=["a", "b"], target=lambda s: s[0])
+    script.mine = mine
+    monkeypatch.setitem(__import__("sys").modules, "__mp_main__", script)
+    report = seqcheck.check(lambda batch: one_hot(batch[:, 0], 2), task=mine, max_length=4)
+    assert report.reproduce == "seqcheck.check(model, task='mine', max_length=4, seed=0)"
+
+
+def test_the_same_non_finite_output_in_a_batch_and_alone_is_not_a_batch_effect():
+    def model(batch):
+        out = one_hot(parity.targets(batch), 2)
+        out[batch[:, 0] == 1] = np.nan
+        return out
+
+    report = seqcheck.check(model, task="parity", max_length=8, invariants=["batch_invariance", "length_generalization"])
+    assert report["batch_invariance"].passed
+    assert report["length_generalization"].counterexample.window.describe() == "predicted nothing (non-finite output)"

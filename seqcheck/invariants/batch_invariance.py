@@ -16,6 +16,15 @@ DEFAULT_ATOL = 1e-5
 MAX_BATCH = 64
 
 
+def probability_gap(batched: np.ndarray, alone: np.ndarray) -> np.ndarray:
+    """Per row, the largest difference between its probabilities in a batch and alone: 0 where they are equal (NaN and
+    infinity included, when both sides give the same), infinity where one side is non-finite and the other is not."""
+    same = (batched == alone) | (np.isnan(batched) & np.isnan(alone))
+    with np.errstate(invalid="ignore"):
+        gap = np.where(same, 0.0, np.abs(batched - alone))
+    return np.where(np.isfinite(gap), gap, np.inf).max(axis=1)
+
+
 class _AnyBatch(Form):
     """Cases ``(length, phases)``: the stream windows of one length at ``phases``, as one batch.
 
@@ -58,9 +67,7 @@ class _AnyBatch(Form):
         length, phases = case
         idx = np.asarray(phases)
         batched = ctx.evaluator.model.predict_proba(ctx.pattern.windows(length)[idx], native=True)
-        with np.errstate(invalid="ignore"):
-            deviation = np.abs(batched - self._alone(ctx, length)[idx]).max(axis=1)
-        return batched, np.where(np.isfinite(deviation), deviation, np.inf)
+        return batched, probability_gap(batched, self._alone(ctx, length)[idx])
 
     def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
         return np.array([bool((self.deviation(ctx, case)[1] > self.atol).any()) for case in cases])
@@ -127,9 +134,7 @@ class _AnyInputBatch(Form):
         _, inputs = case
         batched = ctx.evaluator.model.predict_proba(inputs, native=True)
         alone = np.stack([self._alone(ctx, x) for x in inputs])
-        with np.errstate(invalid="ignore"):
-            deviation = np.abs(batched - alone).max(axis=1)
-        return batched, alone, np.where(np.isfinite(deviation), deviation, np.inf)
+        return batched, alone, probability_gap(batched, alone)
 
     def violations(self, ctx: Context, cases: list[Case]) -> np.ndarray:
         return np.array([bool((self.deviation(ctx, case)[2] > self.atol).any()) for case in cases])

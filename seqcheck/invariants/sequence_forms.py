@@ -14,10 +14,7 @@ violation met is the minimum, and a length swept whole without one is proven to 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from collections.abc import Callable
-from random import Random
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from hypothesis import Phase, find, settings

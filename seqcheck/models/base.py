@@ -247,8 +247,10 @@ class ModelUnderTest(ABC):
     #: Windows of the probe that :meth:`warm_up` sends first: enough to show the output kind.
     PROBE_WINDOWS = 64
 
-    def warm_up(self, length: int) -> None:
-        """Call the model once on a probe of random windows of ``length`` (seeded): compilation happens before
-        the search, and an ``"auto"`` output kind is decided on varied inputs rather than on the search's first."""
-        probe = np.random.default_rng(0).integers(0, self.alphabet_size, size=(self.PROBE_WINDOWS, length))
+    def warm_up(self, length: int, probe: np.ndarray | None = None) -> None:
+        """Call the model once on a probe (by default :data:`PROBE_WINDOWS` random windows of ``length``, seeded; a
+        sequence task gives inputs of its own): compilation happens before the search, and an ``"auto"`` output kind
+        is decided on varied inputs rather than on the search's first."""
+        if probe is None:
+            probe = np.random.default_rng(0).integers(0, self.alphabet_size, size=(self.PROBE_WINDOWS, length))
         self.predict_proba(probe)

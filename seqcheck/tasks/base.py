@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from hypothesis import strategies as st
 
-from seqcheck.errors import invalid
+from seqcheck.errors import first_line, invalid
 
 __all__ = ["SequenceTask", "Task", "positional_inputs"]
 
@@ -188,16 +188,44 @@ class SequenceTask(Task):
     # -- the oracle ------------------------------------------------------------------------------
 
     def target(self, sequence: Sequence[int]) -> int:
-        if self._target is not None:
-            return int(self._target(tuple(int(s) for s in sequence)))
         return int(self.targets(np.asarray(sequence, dtype=np.int64)[None])[0])
 
     def targets(self, batch: np.ndarray) -> np.ndarray:
-        """The oracle on every row of ``batch`` ``(B, L)``: class indices ``(B,)``."""
+        """The oracle on every row of ``batch`` ``(B, L)``: class indices ``(B,)``.
+
+        The task's own code is the user's: an oracle that raises, or gives anything but a class index
+        ``0..len(classes)-1`` for each row, is a one-line error naming the task and the input."""
         batch = np.asarray(batch, dtype=np.int64)
-        if self._targets is not None:
-            return np.asarray(self._targets(batch), dtype=np.int64).reshape(len(batch))
-        return np.fromiter((self.target(row) for row in batch), dtype=np.int64, count=len(batch))
+        row = None
+        try:
+            if self._targets is not None:
+                raw = np.asarray(self._targets(batch))
+            else:
+                raw = np.empty(len(batch), dtype=object)
+                for row in range(len(batch)):
+                    raw[row] = self._target(tuple(int(s) for s in batch[row]))
+                row = None
+                raw = np.asarray(raw.tolist())
+        except Exception as exc:  # the user's oracle: one line, not their traceback
+            where = f"input {self.text(batch[row])}" if row is not None else f"a batch of {len(batch)} inputs of length {batch.shape[1]}"
+            raise invalid(
+                "task", self.name, f"an oracle that answers every input, but it raised {type(exc).__name__}: {first_line(exc)}"
+                f" on {where}", "fix the task's target",
+            ) from None
+        if raw.shape != (len(batch),):
+            raise invalid(
+                "task", self.name, f"an oracle giving one class per input, but it gave shape {raw.shape} for {len(batch)} inputs",
+                "return one class index per row",
+            )
+        numeric = raw.dtype.kind in "iub" or (raw.dtype.kind == "f" and bool(np.isfinite(raw).all()))
+        wrong = np.ones(len(raw), dtype=bool) if not numeric else (raw != np.round(raw)) | (raw < 0) | (raw >= self.class_count)
+        if wrong.any():
+            first = int(np.argmax(wrong))
+            raise invalid(
+                "task", self.name, f"an oracle giving a class index 0..{self.class_count - 1}, but target({self.text(batch[first])})"
+                f" = {getattr(raw[first], 'item', lambda: raw[first])()!r}", "return the index of one of the task's classes",
+            )
+        return raw.astype(np.int64)
 
     # -- the inputs ------------------------------------------------------------------------------
 
