@@ -165,12 +165,13 @@ def test_plot_over_the_budget_is_refused_before_anything_is_written(model, tmp_p
     assert "lower --max-length to 6 or raise --exhaustive-budget to 4085" in captured.err
 
 
-def test_help_states_the_default_exhaustive_budget(capsys):
-    from seqcheck.checking import DEFAULT_EXHAUSTIVE_BUDGET
+def test_help_states_the_default_exhaustive_budgets(capsys):
+    from seqcheck.checking import DEFAULT_EXHAUSTIVE_BUDGET, DEFAULT_SEQUENCE_BUDGET
 
     with pytest.raises(SystemExit):
         main(["check", "--help"])
-    assert f"(default {DEFAULT_EXHAUSTIVE_BUDGET})" in " ".join(capsys.readouterr().out.split())
+    expected = f"(default {DEFAULT_EXHAUSTIVE_BUDGET} on a pattern, {DEFAULT_SEQUENCE_BUDGET} on a task)"
+    assert expected in " ".join(capsys.readouterr().out.split())
 
 
 # -- exit codes ------------------------------------------------------------------------------------
