@@ -302,12 +302,14 @@ def test_a_positional_embedding_within_its_positions_agrees_with_the_ground_trut
 
 
 def test_a_positional_embedding_beyond_its_positions_is_a_one_line_model_error():
-    """Length 21 indexes position 20 of a 20-row table: TensorFlow refuses, and seqcheck says so in one line."""
+    """Length 21 indexes position 20 of a 20-row table: TensorFlow refuses, and seqcheck says so in one line, with
+    the longest length it ran on and the fix."""
     with pytest.raises(ModelError) as caught:
         seqcheck.check(positional_model(), task="modular-arithmetic", max_length=23, invariants=[LG])
     message = str(caught.value)
-    assert "\n" not in message
+    assert "\n" not in message and "function_node" not in message
     assert "raised InvalidArgumentError" in message and "is not in [0, 20)" in message and ", 21)" in message
+    assert message.endswith("it ran on length 19, so it may take nothing longer: pass max_length=19 or a length it accepts")
 
 
 # -- outputs seqcheck cannot read ------------------------------------------------------------------

@@ -18,6 +18,7 @@ windows one of two ways (its ``engine``):
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,9 @@ from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_
 from seqcheck.models.keras_files import import_keras, load_keras_model
 
 __all__ = ["KerasModel", "load_keras_model"]
+
+#: TensorFlow's "{{function_node __inference_...}}" prefix on errors raised inside a traced function: noise to a user.
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 
 #: Layers too generic to describe a model ("Keras, LSTM" rather than "Keras, LSTM, Dense").
 _PLAIN_LAYERS = frozenset({"InputLayer", "Dense", "Dropout", "Activation", "Softmax", "Flatten", "Reshape"})
@@ -297,6 +301,8 @@ class KerasModel(ModelUnderTest):
         self.runner = runner
         self.input_shape = input_shape
         self._per_length = False
+        #: The longest input length a Keras call has taken: a later failure on longer inputs says so.
+        self._longest_run = 0
         self._fns = {}
         self._fn = self._build_function(keras, runner, encoding, input_shape)
         #: How windows are evaluated: ``"numpy"`` (the model's weights in NumPy, verified) or ``"keras"``.
@@ -542,14 +548,22 @@ class KerasModel(ModelUnderTest):
             if isinstance(raw, (list, tuple)) and len(raw) == 1:
                 raw = raw[0]
             if hasattr(raw, "numpy"):
-                return np.asarray(raw.numpy())
-            import keras
+                out = np.asarray(raw.numpy())
+            else:
+                import keras
 
-            return np.asarray(keras.ops.convert_to_numpy(raw))
+                out = np.asarray(keras.ops.convert_to_numpy(raw))
+            self._longest_run = max(self._longest_run, x.shape[1])
+            return out
         except ModelError:
             raise
         except Exception as exc:  # the model is the user's: report, do not crash
-            raise ModelError(
-                f"model {self.name} raised {type(exc).__name__}: {first_line(exc)} on a batch of shape {x.shape};"
-                f" check the model's input layout or pass {spell('encoding')}"
-            ) from exc
+            said = _FUNCTION_NODE.sub("", first_line(exc))
+            if 0 < self._longest_run < x.shape[1]:  # it ran on shorter inputs: a length it cannot take (positions, say)
+                fix = (
+                    f"it ran on length {self._longest_run}, so it may take nothing longer: pass"
+                    f" {spell('max_length', self._longest_run)} or a length it accepts"
+                )
+            else:
+                fix = f"check the model's input layout or pass {spell('encoding')}"
+            raise ModelError(f"model {self.name} raised {type(exc).__name__}: {said} on a batch of shape {x.shape}; {fix}") from exc
