@@ -225,3 +225,13 @@ def test_the_same_non_finite_output_in_a_batch_and_alone_is_not_a_batch_effect()
     report = seqcheck.check(model, task="parity", max_length=8, invariants=["batch_invariance", "length_generalization"])
     assert report["batch_invariance"].passed
     assert report["length_generalization"].counterexample.window.describe() == "predicted nothing (non-finite output)"
+
+
+def test_a_relation_broken_beyond_the_budget_is_shrunk_by_hypothesis_to_its_minimum():
+    # Parity of the first 30 symbols: inserting a 0 in front of 0...01 (length 30) pushes the 1 out; no shorter
+    # input breaks a relation, and lengths past 15 are beyond the sweep's budget.
+    report = seqcheck.check(CountsFromTheStart(30), task="parity", max_length=40, invariants=["metamorphic_relations"])
+    result = report["metamorphic_relations"]
+    cx = result.counterexample
+    assert (cx.form, cx.window.shown(), cx.relation) == ("neutral insertion", "0×29 1", "insert 0 at position 0")
+    assert not result.failing_form.minimal_confirmed and result.failing_form.exhaustive_through == 15

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from random import Random
+
 import numpy as np
+from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Sweep
-from seqcheck.invariants.sequence_forms import SequenceForm, batch_cap, every_input_classes, new_sweep_cost, predict_one
+from seqcheck.invariants.sequence_forms import (
+    SequenceForm, batch_cap, every_input_classes, new_sweep_cost, one_symbol_a_byte, predict_one, replay_and_shrink,
+)
 from seqcheck.search.evaluation import INVALID
 from seqcheck.tasks.base import SEQUENCE, Task
 from seqcheck.tasks.relations import Relation
@@ -33,6 +39,41 @@ class _Related(SequenceForm):
         if self._lengths(ctx):
             return None
         return f"no length of {ctx.space.min_length}..{ctx.space.max_length} has a related input within the range"
+
+    def search(self, ctx: Context, violated) -> Case | None:
+        """Where the task's inputs pack into bytes: Hypothesis draws batches of pairs, each batch's inputs as one block
+        of bytes (generation only), then shrinks the first failing batch's smallest broken pair on its own (its
+        input one symbol a byte, then the relation's parameters, as :meth:`Relation.parameters` draws them).
+        Otherwise it draws pairs one by one and shrinks the batch (:meth:`Form.search`)."""
+        task, lengths = ctx.task, self._lengths(ctx)
+        if task.packing(lengths[0]) is None:
+            return super().search(ctx, violated)
+        k = task.input_size
+
+        def of_length(length: int) -> st.SearchStrategy[Case]:
+            packing, size = task.packing(length), batch_cap(length)
+            inputs = st.binary(min_size=size * packing.width, max_size=size * packing.width)
+            parameters = st.lists(self.relation.parameters(length, k), min_size=size, max_size=size)
+            return st.tuples(inputs, parameters).map(
+                lambda drawn: (length, packing.decode(drawn[0], size), tuple(tuple(q) for q in drawn[1]))
+            )
+
+        generating = settings(ctx.search_settings, phases=[p for p in ctx.search_settings.phases if p is not Phase.shrink])
+        try:
+            batch = find(st.sampled_from(lengths).flatmap(of_length), violated, settings=generating, random=Random(ctx.seed))
+        except NoSuchExample:
+            return None
+        length, xs, qs = self.narrow(ctx, batch)
+        x, q = xs[0], qs[0]
+        pair = st.sampled_from(lengths).flatmap(
+            lambda n: st.tuples(one_symbol_a_byte(task, n), self.relation.parameters(n, k))
+        )
+        choices = (lengths.index(length), task.packing(length, per_byte=1).encode(x), *q)
+        shrunk = replay_and_shrink(ctx, pair, choices, lambda drawn: violated((len(drawn[0]), drawn[0][None], (tuple(drawn[1]),))))
+        if shrunk is None:
+            return (length, xs, qs)
+        y, r = shrunk
+        return (len(y), np.asarray(y)[None], (tuple(r),))
 
     def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
         task = ctx.task

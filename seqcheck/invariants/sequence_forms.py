@@ -71,29 +71,35 @@ def packed_batches(ctx: Context, lengths: st.SearchStrategy[int]) -> st.SearchSt
     return lengths.flatmap(of_length)
 
 
-def shrink_input(ctx: Context, x: np.ndarray, violated: Callable[[tuple[int, np.ndarray]], bool]) -> tuple[int, np.ndarray]:
-    """Hypothesis's shrinking of one violating input ``x``, over the inputs of every length of the range.
+def one_symbol_a_byte(task, length: int) -> st.SearchStrategy[np.ndarray]:
+    """Inputs of ``length`` drawn one byte per symbol (:class:`~seqcheck.tasks.base.Packing` with ``per_byte=1``): what
+    shrinking uses, since a shorter length then keeps the symbols before its end, and Hypothesis shrinks lengths well."""
+    packing = task.packing(length, per_byte=1)
+    return st.binary(min_size=length, max_size=length).map(lambda data: packing.decode(data)[0])
 
-    The strategy is a length of the range, then one byte per symbol (:class:`~seqcheck.tasks.base.Packing` with
-    ``per_byte=1``: a shorter length keeps the symbols before its end, which is how Hypothesis shrinks a length
-    well).  ``x`` is written as the choices it would make to draw ``x`` and put in a private example database as an
-    unshrunk failure; Hypothesis replays it and shrinks it as it shrinks any failure of its own.  Returns the case
-    ``(length, input[None])``; ``x`` itself if it no longer violates.
-    """
-    task, lengths = ctx.task, ctx.space.lengths
+
+def replay_and_shrink(ctx: Context, strategy: st.SearchStrategy, choices: tuple, violated: Callable[[object], bool]) -> object | None:
+    """Hypothesis's shrinking of the value ``strategy`` draws with ``choices``: the choices go into a private example
+    database as an unshrunk failure, and Hypothesis replays them and shrinks the value as it shrinks any failure of
+    its own.  ``None`` if the replayed value does not violate."""
     database, key = InMemoryExampleDatabase(), b"seqcheck.shrink"
-    database.save(key + b".secondary", choices_to_bytes((lengths.index(len(x)), task.packing(len(x), per_byte=1).encode(x))))
+    database.save(key + b".secondary", choices_to_bytes(choices))
     shrinking = settings(ctx.search_settings, database=database, derandomize=False, phases=(Phase.reuse, Phase.shrink))
-
-    def one_symbol_a_byte(length: int) -> st.SearchStrategy[np.ndarray]:
-        packing = task.packing(length, per_byte=1)
-        return st.binary(min_size=length, max_size=length).map(lambda data: packing.decode(data)[0])
-
-    strategy = st.sampled_from(lengths).flatmap(one_symbol_a_byte)
     try:
-        y = find(strategy, lambda y: violated((len(y), y[None])), settings=shrinking, database_key=key)  # a seed would skip the database
+        return find(strategy, violated, settings=shrinking, database_key=key)  # a seed would skip the database
     except NoSuchExample:
-        y = x
+        return None
+
+
+def shrink_input(ctx: Context, x: np.ndarray, violated: Callable[[tuple[int, np.ndarray]], bool]) -> tuple[int, np.ndarray]:
+    """Hypothesis's shrinking of one violating input ``x``, over the inputs of every length of the range
+    (:func:`replay_and_shrink` of a length, then :func:`one_symbol_a_byte`).  Returns the case ``(length, input[None])``;
+    ``x`` itself if it no longer violates."""
+    task, lengths = ctx.task, ctx.space.lengths
+    strategy = st.sampled_from(lengths).flatmap(lambda length: one_symbol_a_byte(task, length))
+    choices = (lengths.index(len(x)), task.packing(len(x), per_byte=1).encode(x))
+    y = replay_and_shrink(ctx, strategy, choices, lambda y: violated((len(y), y[None])))
+    y = x if y is None else y
     return (len(y), np.asarray(y)[None])
 
 
