@@ -31,19 +31,28 @@ DEFAULT_EXHAUSTIVE_BUDGET = 20_000_000
 DEFAULT_SEQUENCE_BUDGET = 2_000_000
 
 
+class PythonName(str):
+    """A name that only Python code can use (a variable of the user's script): written bare in a reproduce line."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def task_reference(task: Task, given: object) -> str:
-    """How to name ``task`` again: as the user named it, a built-in's name, or ``module:attr`` where a module holds it."""
+    """How to name ``task`` again: as the user named it, a built-in's name, or ``module:attr`` where an importable
+    module holds it; else, as a :class:`PythonName`, the script's variable holding it (or ``task``)."""
     if isinstance(given, str):
         return given
     if BUILTIN_TASKS.get(task.name) is task:
         return task.name
+    script = sys.modules.get("__main__")
     for module_name, module in list(sys.modules.items()):
-        if module is sys.modules.get("__main__") or module_name in ("__main__", "__mp_main__"):
+        if module is script or module_name in ("__main__", "__mp_main__"):
             continue  # a script's own names: no other process can import them by that module name
         for attr, value in list(getattr(module, "__dict__", {}).items()):
             if value is task:
                 return f"{module_name}:{attr}"
-    return task.name
+    return PythonName(next((attr for attr, value in vars(script).items() if value is task), "task") if script else "task")
 
 
 def reproduce_line(model: object, what: dict[str, str], seed: int, given: dict[str, int | str | bool | None]) -> str:
@@ -54,8 +63,9 @@ def reproduce_line(model: object, what: dict[str, str], seed: int, given: dict[s
     is comma-separated on the command line.
     """
     options = {**what, **{k: v for k, v in given.items() if v is not None}, "seed": seed}
-    if not isinstance(model, (str, os.PathLike)):
-        return f"seqcheck.check(model, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
+    if not isinstance(model, (str, os.PathLike)) or isinstance(what.get("task"), PythonName):  # no command line names it
+        subject = "model" if not isinstance(model, (str, os.PathLike)) else repr(os.fspath(model))
+        return f"seqcheck.check({subject}, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
     path = os.fsdecode(model)
     words = ["seqcheck", "check", os.path.join(".", path) if path.startswith("-") else path]  # not read as an option
     token = INTERFACE.set("cli")  # spell() names the command line's flags

@@ -206,6 +206,7 @@ def test_a_broken_oracle_is_the_tasks_one_line_error_not_the_models(target, mess
 
 
 def test_a_reproduce_line_never_names_a_scripts_own_module(monkeypatch):
+    """A task object no module can import is written as a Python name, never as a string that would not resolve."""
     import types
 
     script = types.ModuleType("__mp_main__")  # what importing TensorFlow makes of a script's __main__
@@ -213,7 +214,7 @@ def test_a_reproduce_line_never_names_a_scripts_own_module(monkeypatch):
     script.mine = mine
     monkeypatch.setitem(__import__("sys").modules, "__mp_main__", script)
     report = seqcheck.check(lambda batch: one_hot(batch[:, 0], 2), task=mine, max_length=4)
-    assert report.reproduce == "seqcheck.check(model, task='mine', max_length=4, seed=0)"
+    assert report.reproduce == "seqcheck.check(model, task=task, max_length=4, seed=0)"  # the user's task, by no module
 
 
 def test_the_same_non_finite_output_in_a_batch_and_alone_is_not_a_batch_effect():
