@@ -146,7 +146,7 @@ class _AnyInputBatch(Form):
 
         def prediction(probs: np.ndarray) -> Prediction:
             predicted, confidence = decide(probs[None])
-            return sequence_prediction(ctx, inputs[member], probs, int(predicted[0]), float(confidence[0]))
+            return sequence_prediction(ctx, inputs[member], int(predicted[0]), float(confidence[0]))
 
         detail = (
             f"in a batch of {len(inputs)} inputs, member {member} differs from the same input alone by"

@@ -103,7 +103,7 @@ def shrink_input(ctx: Context, x: np.ndarray, violated: Callable[[tuple[int, np.
     return (len(y), np.asarray(y)[None])
 
 
-def sequence_prediction(ctx: Context, x: np.ndarray, probs: np.ndarray, predicted: int, confidence: float) -> Prediction:
+def sequence_prediction(ctx: Context, x: np.ndarray, predicted: int, confidence: float) -> Prediction:
     """One input the model was asked about, in the task's names."""
     task = ctx.task
     symbols = tuple(int(s) for s in x)
@@ -115,8 +115,8 @@ def sequence_prediction(ctx: Context, x: np.ndarray, probs: np.ndarray, predicte
 
 def predict_one(ctx: Context, x: np.ndarray) -> Prediction:
     """The model's prediction for one input (memoized)."""
-    probs, predicted, confidence = ctx.evaluator.classes(np.asarray(x, dtype=np.int64)[None])
-    return sequence_prediction(ctx, x, probs[0], predicted[0], confidence[0])
+    _, predicted, confidence = ctx.evaluator.classes(np.asarray(x, dtype=np.int64)[None])
+    return sequence_prediction(ctx, x, predicted[0], confidence[0])
 
 
 def every_input_classes(ctx: Context, length: int) -> np.ndarray:
