@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from random import Random
 
 import numpy as np
-from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Case, Context, Counterexample, Invariant, InvariantResult, Sweep, WindowForm
 from seqcheck.invariants.sequence_forms import (
-    SAMPLES_PER_LENGTH, SequenceForm, every_input_classes, input_batches, new_sweep_cost, packed_batches, predict_one,
-    rows_key, shortlex_first, shrink_input, wrong,
+    SAMPLES_PER_LENGTH, SequenceForm, every_input_classes, first_violation, input_batches, new_sweep_cost, packed_batches,
+    predict_one, rows_key, shortlex_first, shrink_input, wrong,
 )
 from seqcheck.search.evaluation import INVALID
 from seqcheck.tasks.base import SEQUENCE
@@ -70,12 +67,16 @@ class _EveryInput(SequenceForm):
 
     name = "oracle"
 
-    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
-        # Every length is drawn, and as often the lengths where the accuracy table met a wrong input (listed second,
-        # so that shrinking still tries every shorter length).
+    @staticmethod
+    def _lengths(ctx: Context) -> st.SearchStrategy[int]:
+        """Every length, and as often the lengths where the accuracy table met a wrong input (listed second, so that
+        shrinking still tries every shorter length)."""
         lengths = st.sampled_from(ctx.space.lengths)
         failing = [length for length, sample in accuracy_sample(ctx).items() if sample.wrong.any()]
-        return input_batches(ctx, st.one_of(lengths, st.sampled_from(failing)) if failing else lengths)
+        return st.one_of(lengths, st.sampled_from(failing)) if failing else lengths
+
+    def strategy(self, ctx: Context) -> st.SearchStrategy[Case]:
+        return input_batches(ctx, self._lengths(ctx))
 
     def search(self, ctx: Context, violated) -> Case | None:
         """Where the task's inputs pack into bytes: Hypothesis draws whole batches as blocks of bytes (generation only),
@@ -83,13 +84,8 @@ class _EveryInput(SequenceForm):
         it draws batches input by input and shrinks them (:meth:`Form.search`)."""
         if ctx.task.packing(ctx.space.lengths[0]) is None:
             return super().search(ctx, violated)
-        lengths = st.sampled_from(ctx.space.lengths)
-        failing = [length for length, sample in accuracy_sample(ctx).items() if sample.wrong.any()]
-        strategy = packed_batches(ctx, st.one_of(lengths, st.sampled_from(failing)) if failing else lengths)
-        generating = settings(ctx.search_settings, phases=[p for p in ctx.search_settings.phases if p is not Phase.shrink])
-        try:
-            batch = find(strategy, violated, settings=generating, random=Random(ctx.seed))
-        except NoSuchExample:
+        batch = first_violation(ctx, packed_batches(ctx, self._lengths(ctx)), violated)
+        if batch is None:
             return None
         _, smallest = self.narrow(ctx, batch)
         return shrink_input(ctx, smallest[0], violated)

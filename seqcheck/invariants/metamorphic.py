@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from random import Random
-
 import numpy as np
-from hypothesis import Phase, find, settings
 from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
 
 from seqcheck.invariants.base import Case, Context, Counterexample, Form, Invariant, Sweep
 from seqcheck.invariants.sequence_forms import (
-    SequenceForm, batch_cap, every_input_classes, new_sweep_cost, one_symbol_a_byte, predict_one, replay_and_shrink,
+    SequenceForm, batch_cap, every_input_classes, first_violation, new_sweep_cost, one_symbol_a_byte, predict_one,
+    replay_and_shrink,
 )
 from seqcheck.search.evaluation import INVALID
 from seqcheck.tasks.base import SEQUENCE, Task
@@ -28,12 +25,15 @@ class _Related(SequenceForm):
         self.relation = relation
         self.name = relation.name
 
+    def _applies(self, ctx: Context, length: int) -> bool:
+        """Whether inputs of ``length`` have related inputs within the range."""
+        return (
+            self.relation.related_length(length) <= ctx.space.max_length
+            and self.relation.parameters(length, ctx.task.input_size) is not None
+        )
+
     def _lengths(self, ctx: Context) -> list[int]:
-        task, high = ctx.task, ctx.space.max_length
-        return [
-            length for length in ctx.space.lengths
-            if self.relation.related_length(length) <= high and self.relation.parameters(length, task.input_size) is not None
-        ]
+        return [length for length in ctx.space.lengths if self._applies(ctx, length)]
 
     def inapplicable(self, ctx: Context) -> str | None:
         if self._lengths(ctx):
@@ -58,10 +58,8 @@ class _Related(SequenceForm):
                 lambda drawn: (length, packing.decode(drawn[0], size), tuple(tuple(q) for q in drawn[1]))
             )
 
-        generating = settings(ctx.search_settings, phases=[p for p in ctx.search_settings.phases if p is not Phase.shrink])
-        try:
-            batch = find(st.sampled_from(lengths).flatmap(of_length), violated, settings=generating, random=Random(ctx.seed))
-        except NoSuchExample:
+        batch = first_violation(ctx, st.sampled_from(lengths).flatmap(of_length), violated)
+        if batch is None:
             return None
         length, xs, qs = self.narrow(ctx, batch)
         x, q = xs[0], qs[0]
@@ -116,14 +114,14 @@ class _Related(SequenceForm):
         return (length, xs[i][None], (qs[i],))
 
     def length_cost(self, ctx: Context, length: int) -> int:
-        if length not in self._lengths(ctx):
+        if not self._applies(ctx, length):
             return 0
         return new_sweep_cost(ctx, length, self.relation.related_length(length))
 
     def sweep_length(self, ctx: Context, length: int, outcome: Sweep) -> None:
         """Every input of ``length`` and of the related length is evaluated once (shared with the other sweeps);
         each pair ``(x, q)`` is then judged by looking up the related input's class by its shortlex rank."""
-        if length not in self._lengths(ctx):
+        if not self._applies(ctx, length):
             return
         task = ctx.task
         before = every_input_classes(ctx, length)

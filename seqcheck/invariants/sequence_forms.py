@@ -15,6 +15,7 @@ violation met is the minimum, and a length swept whole without one is proven to 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from random import Random
 
 import numpy as np
 from hypothesis import Phase, find, settings
@@ -69,6 +70,16 @@ def packed_batches(ctx: Context, lengths: st.SearchStrategy[int]) -> st.SearchSt
         return st.binary(min_size=width, max_size=width).map(lambda data: (length, packing.decode(data, size)))
 
     return lengths.flatmap(of_length)
+
+
+def first_violation(ctx: Context, strategy: st.SearchStrategy, violated: Callable[[object], bool]) -> object | None:
+    """The first case of ``strategy`` that violates, by Hypothesis's generation alone (no shrinking: a batch's smallest
+    failing member is shrunk on its own afterwards, by :func:`replay_and_shrink`), or ``None``."""
+    generating = settings(ctx.search_settings, phases=[p for p in ctx.search_settings.phases if p is not Phase.shrink])
+    try:
+        return find(strategy, violated, settings=generating, random=Random(ctx.seed))
+    except NoSuchExample:
+        return None
 
 
 def one_symbol_a_byte(task, length: int) -> st.SearchStrategy[np.ndarray]:

@@ -29,7 +29,7 @@ class Relation:
 
     Subclasses set ``name`` (an identifier: the form's name in a report) and implement
     :meth:`parameters` (a strategy), :meth:`all_parameters` (every ``q`` in order, for sweeps),
-    :meth:`related` and :meth:`describe`.
+    :meth:`describe`, and one of :meth:`related` (one input) and :meth:`related_batch` (many at once).
     """
 
     name: str = "relation"
@@ -47,7 +47,7 @@ class Relation:
         raise NotImplementedError
 
     def related(self, x: np.ndarray, q: tuple[int, ...]) -> np.ndarray:
-        raise NotImplementedError
+        return self.related_batch(x[None], [q])[0]
 
     def related_batch(self, xs: np.ndarray, qs: Sequence[tuple[int, ...]]) -> np.ndarray:
         """``related(xs[i], qs[i])`` for every row, ``(N, related_length(L))``: vectorized where a relation can."""
@@ -71,9 +71,6 @@ class _Transposition(Relation):
 
     def all_parameters(self, length, alphabet_size):
         return [(i, j) for i in range(length) for j in range(i + 1, length)]
-
-    def related(self, x, q):
-        return self.related_batch(x[None], [q])[0]
 
     def related_batch(self, xs, qs):
         rows = np.arange(len(xs))
@@ -101,9 +98,6 @@ class _NeutralInsertion(Relation):
     def all_parameters(self, length, alphabet_size):
         return [(i,) for i in range(length + 1)]
 
-    def related(self, x, q):
-        return self.related_batch(x[None], [q])[0]
-
     def related_batch(self, xs, qs):
         n, length = xs.shape
         at = np.asarray(qs, dtype=np.int64).reshape(n)
@@ -127,9 +121,6 @@ class _InteriorSubstitution(Relation):
 
     def all_parameters(self, length, alphabet_size):
         return [(i, s) for i in range(1, length - 1) for s in range(alphabet_size)]
-
-    def related(self, x, q):
-        return self.related_batch(x[None], [q])[0]
 
     def related_batch(self, xs, qs):
         at, symbol = np.asarray(qs, dtype=np.int64).reshape(-1, 2).T
