@@ -102,7 +102,7 @@ def _rigid_sequence_space(subject: ModelUnderTest, space: SequenceSpace) -> Sequ
     return SequenceSpace(space.task, fixed, fixed, space.train_length)
 
 
-def _chosen_task(pattern: object, task: object, alphabet_size: int | None) -> Task:
+def chosen_task(pattern: object, task: object, alphabet_size: int | None) -> Task:
     """The task a check is on: ``task`` (resolved), or the stream of ``pattern``; exactly one must be given."""
     if pattern is None and task is None:
         raise invalid("task", None, "a task to check the model on", f"pass {spell('task', 'parity')} or {spell('pattern', '11000')}")
@@ -199,7 +199,7 @@ def check(
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise invalid(name, value, "a non-negative whole number", f"pass {name} as an integer")
-    chosen = _chosen_task(pattern, task, alphabet_size)
+    chosen = chosen_task(pattern, task, alphabet_size)
     stream = chosen.kind == STREAM
     budget = (DEFAULT_EXHAUSTIVE_BUDGET if stream else DEFAULT_SEQUENCE_BUDGET) if exhaustive_budget is None else exhaustive_budget
     if stream:

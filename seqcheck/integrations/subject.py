@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from seqcheck.integrations.assertions import assert_holds
-from seqcheck.checking import check
+from seqcheck.checking import check, chosen_task
 from seqcheck.files import write_atomically
 from seqcheck.invariants import default_battery, resolve_invariant
 from seqcheck.invariants.base import Invariant, InvariantResult
@@ -84,13 +84,8 @@ class Subject:
             self.baseline = Baseline.load(self.baseline)  # a malformed baseline is an error here, not in a test
 
     def resolved_task(self) -> Task:
-        """The task the model is checked on: its sequence task, or the stream of its pattern."""
-        if self.task is not None:
-            return resolve_task(self.task)
-        from seqcheck.tasks.patterns import Pattern
-        from seqcheck.tasks.stream import StreamTask
-
-        return StreamTask(Pattern.parse(self.pattern))
+        """The task the model is checked on: its sequence task, or the stream of its pattern (as :func:`check` has it)."""
+        return chosen_task(self.pattern, self.task, None)
 
     def task_reference(self) -> str | None:
         """How the subject names its sequence task (``parity``, ``module:attr``), ``None`` for a pattern."""
