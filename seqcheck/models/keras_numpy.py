@@ -14,6 +14,11 @@ Supported: ``InputLayer``; ``Embedding`` (without ``mask_zero``); ``LSTM``, ``GR
 float32 compute, no quantization or LoRA.  Anything else is not translated, and the model is called
 through Keras.
 
+Every such chain is causal (its output for the first ``t+1`` steps does not depend on later steps), so a
+program also gives the output after every time step of one pass, :meth:`NumpyProgram.per_step`: the
+prediction for every prefix of a window at the cost of the longest.  Programs run BLAS on one thread
+(through threadpoolctl, when it is installed).
+
 A translation is never trusted on its own: :class:`~seqcheck.models.keras.KerasModel` compares it
 with the model itself on a probe batch before using it, and hands back to Keras every window whose
 prediction is too close to call (see there).
@@ -21,17 +26,20 @@ prediction is too close to call (see there).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from typing import Any, Callable
 
 import numpy as np
 
 from seqcheck.models.base import softmax
 
-__all__ = ["ACTIVATIONS", "NumpyProgram", "translate"]
+__all__ = ["ACTIVATIONS", "IDENTITY_LAYERS", "NumpyProgram", "Untranslatable", "check_chain", "model_layers", "translate"]
 
 Step = Callable[[np.ndarray], np.ndarray]
+State = list[np.ndarray]
 
-#: Time steps whose input products are computed at once: bounds the memory of long windows.
+#: Time steps a program runs through every layer at once: bounds the memory of long windows.
 TIME_BLOCK = 256
 
 
@@ -66,7 +74,7 @@ ACTIVATIONS: dict[str, Step] = {
 }
 
 #: Layers that are the identity at inference.
-_IDENTITY = frozenset(
+IDENTITY_LAYERS = frozenset(
     {"Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization"}
 )
 
@@ -76,46 +84,116 @@ class Untranslatable(Exception):
 
 
 class NumpyProgram:
-    """A chain of NumPy steps, one per layer, computing what the Keras model computes at inference."""
+    """A chain of NumPy steps, one per layer, computing what the Keras model computes at inference.
 
-    def __init__(self, steps: list[Step], layers: list[str]):
-        self.steps = steps
+    A window is run through the chain one block of :data:`TIME_BLOCK` time steps at a time, each block through
+    every layer, each recurrent layer's state carried from one block to the next: no layer holds more than a
+    block of time steps.  ``body`` is the chain up to its last recurrent layer, ``head`` the per-step layers
+    after it.
+    """
+
+    def __init__(self, stages: list[Step | _Recurrent], layers: list[str]):
+        last = max((i for i, stage in enumerate(stages) if isinstance(stage, _Recurrent)), default=-1)
+        self.body, self.head = stages[: last + 1], stages[last + 1 :]
         self.layers = layers
+        #: Whether the model returns its last recurrent layer's final state through the head, ``(B, k)``, rather
+        #: than an output per time step, ``(B, L, k)``.
+        self.last_state = last >= 0 and not stages[last].return_sequences
+        #: Weights of each recurrent layer's recurrent kernel, in order: what a time step costs per row.
+        self.recurrent_kernels = [stage.recurrent_weights for stage in self.body if isinstance(stage, _Recurrent)]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        out = np.asarray(x)
-        if out.dtype.kind == "f":
-            out = out.astype(np.float32, copy=False)
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # NaN and inf propagate as in Keras
-            for step in self.steps:
-                out = step(out)
-        return out
+        """The model's output for the windows ``x``."""
+        return self._run(x, per_step=False)
+
+    def per_step(self, x: np.ndarray) -> np.ndarray:
+        """The output at every time step, ``(B, L, k)``: row ``[:, t]`` is the output for the prefix ``x[:, :t+1]``.
+
+        For a model returning its last state's readout, ``[:, t]`` is that readout after step ``t`` (equal to
+        ``self(x[:, :t+1])`` up to float rounding, and the last row to ``self(x)`` bit for bit); for a model with
+        an output per step, it is that output: ``per_step(x)`` is ``self(x)``.  One pass over time.
+        """
+        return self._run(x, per_step=True)
+
+    def _run(self, x: np.ndarray, per_step: bool) -> np.ndarray:
+        x = np.asarray(x)
+        if x.dtype.kind == "f":
+            x = x.astype(np.float32, copy=False)
+        batch, length = x.shape[0], x.shape[1]
+        sequences = per_step or not self.last_state  # whether the last recurrent layer gives its state at every step
+        states: list[State | None] = [stage.start(batch) if isinstance(stage, _Recurrent) else None for stage in self.body]
+        readouts = []
+        with _one_blas_thread(), np.errstate(over="ignore", under="ignore", invalid="ignore"):  # NaN and inf propagate as in Keras
+            for start in range(0, max(length, 1), TIME_BLOCK):  # an empty window is one empty block
+                block = x[:, start : start + TIME_BLOCK]
+                for i, stage in enumerate(self.body):
+                    if isinstance(stage, _Recurrent):
+                        block, states[i] = stage(block, states[i], sequences=sequences or i < len(self.body) - 1)
+                    else:
+                        block = stage(block)
+                if sequences:
+                    readouts.append(self._readout(block))
+            if not sequences:
+                return _apply(self.head, states[-1][0])
+            return np.concatenate(readouts, axis=1)
+
+    def _readout(self, block: np.ndarray) -> np.ndarray:
+        """The head over one block of the body's per-step outputs ``(B, T, units)``."""
+        if not self.last_state:
+            return _apply(self.head, block)
+        # Time-major, the head multiplies each step's (B, units) states as a call multiplies the final ones: BLAS
+        # products of other shapes round differently, and the last step's readout must equal the call's exactly.
+        return _apply(self.head, np.ascontiguousarray(block.swapaxes(0, 1))).swapaxes(0, 1)
 
     def __repr__(self) -> str:
         return f"NumpyProgram({' -> '.join(self.layers)})"
 
 
+def _apply(steps: list[Step], x: np.ndarray) -> np.ndarray:
+    for step in steps:
+        x = step(x)
+    return x
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    """This process's ``threadpoolctl.ThreadpoolController`` (made on first use), or ``None`` without threadpoolctl."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    return threadpoolctl.ThreadpoolController()
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """A context in which BLAS runs on one thread: a program's products are small, and BLAS's own threads
+    made them up to 37 times slower on a loaded machine.  Without threadpoolctl, BLAS's settings as they are."""
+    controller = _blas_controller()
+    return contextlib.nullcontext() if controller is None else controller.limit(limits=1, user_api="blas")
+
+
 def translate(model: Any) -> NumpyProgram:
     """The :class:`NumpyProgram` of ``model``; raises :class:`Untranslatable` for anything not supported."""
-    layers = _layers(model)
-    steps = [_step(layer) for layer in layers]
-    _check_chain(model, layers)
-    return NumpyProgram([s for s in steps if s is not None], [type(layer).__name__ for layer in layers])
+    layers = model_layers(model)
+    stages = [_step(layer) for layer in layers]
+    check_chain(model, layers)
+    return NumpyProgram([s for s in stages if s is not None], [type(layer).__name__ for layer in layers])
 
 
 # -- the chain of layers ---------------------------------------------------------------------------
 
 
-def _layers(model: Any) -> list[Any]:
-    """The layers of a Sequential or functional model, in order, without its input layer."""
+def model_layers(model: Any, error: type[Exception] = Untranslatable) -> list[Any]:
+    """The layers of a Sequential or functional model, in order, without its input layer; raises ``error`` for
+    any other model."""
     kind = type(model).__name__
     if not type(model).__module__.startswith("keras.") or kind not in ("Sequential", "Functional"):
-        raise Untranslatable(f"a {kind} model (only Sequential and functional chains are translated)")
+        raise error(f"a {kind} model (only Sequential and functional chains are supported)")
     return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
-def _check_chain(model: Any, layers: list[Any]) -> None:
-    """Raise unless each layer of a functional model is called once, on the previous layer's output."""
+def check_chain(model: Any, layers: list[Any], error: type[Exception] = Untranslatable) -> None:
+    """Raise ``error`` unless each layer of a functional model is called once, on the previous layer's output."""
     if type(model).__name__ == "Sequential":
         return
     try:
@@ -133,7 +211,7 @@ def _check_chain(model: Any, layers: list[Any]) -> None:
                 return
     except ValueError:  # a layer called twice, or on several inputs, or with several outputs
         pass
-    raise Untranslatable("a functional model whose layers are not one chain")
+    raise error("a functional model whose layers are not one chain")
 
 
 def _activation(name: Any, where: str) -> Step:
@@ -146,8 +224,8 @@ def _weights(layer: Any) -> list[np.ndarray]:
     return [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
 
 
-def _step(layer: Any) -> Step | None:
-    """One layer as a NumPy function (``None`` for the identity)."""
+def _step(layer: Any) -> Step | _Recurrent | None:
+    """One layer as a NumPy function of a block of time steps (``None`` for the identity)."""
     kind = type(layer).__name__
     if not type(layer).__module__.startswith("keras."):
         raise Untranslatable(f"layer {layer.name} of class {kind}")
@@ -157,7 +235,7 @@ def _step(layer: Any) -> Step | None:
     if getattr(layer, "quantization_mode", None) is not None or getattr(layer, "lora_enabled", False):
         raise Untranslatable(f"layer {layer.name} is quantized or has LoRA weights")
     config = layer.get_config()
-    if kind in _IDENTITY:
+    if kind in IDENTITY_LAYERS:
         return None
     if kind == "Dense":
         return _dense(layer, config)
@@ -196,7 +274,7 @@ def _dense(layer: Any, config: dict) -> Step:
     return dense
 
 
-def _recurrent(layer: Any, kind: str, config: dict) -> Step:
+def _recurrent(layer: Any, kind: str, config: dict) -> _Recurrent:
     for flag in ("stateful", "go_backwards", "return_state"):
         if config.get(flag):
             raise Untranslatable(f"layer {layer.name}: {flag}=True")
@@ -215,24 +293,42 @@ def _recurrent(layer: Any, kind: str, config: dict) -> Step:
         "SimpleRNN": _simple_cell(recurrent, activation),
         "GRU": _gru_cell(recurrent, recurrent_bias, activation, recurrent_activation, units, config.get("reset_after", True)),
     }[kind]
-    carries = 2 if kind == "LSTM" else 1
-    return_sequences = bool(config.get("return_sequences", False))
+    return _Recurrent(cell, kernel, input_bias, units, 2 if kind == "LSTM" else 1, bool(config.get("return_sequences", False)))
 
-    def run(x: np.ndarray) -> np.ndarray:
-        batch, length = x.shape[0], x.shape[1]
-        state = [np.zeros((batch, units), dtype=np.float32) for _ in range(carries)]
-        outputs = np.empty((batch, length, units), dtype=np.float32) if return_sequences else None
-        for start in range(0, length, TIME_BLOCK):
-            block = x[:, start : start + TIME_BLOCK] @ kernel  # (B, T, gates x units): the input products
-            if input_bias is not None:
-                block += input_bias
-            for t in range(block.shape[1]):
-                state = cell(block[:, t], state)
-                if outputs is not None:
-                    outputs[:, start + t] = state[0]
-        return outputs if outputs is not None else state[0]
 
-    return run
+class _Recurrent:
+    """A recurrent layer, run over one block of time steps from the state the previous block left."""
+
+    def __init__(
+        self,
+        cell: Callable[[np.ndarray, State], State],
+        kernel: np.ndarray,
+        input_bias: np.ndarray | None,
+        units: int,
+        carries: int,
+        return_sequences: bool,
+    ):
+        self.cell, self.kernel, self.input_bias = cell, kernel, input_bias
+        self.units, self.carries = units, carries
+        self.return_sequences = return_sequences
+        #: Weights of the recurrent kernel: multiply-adds per row and time step of the state's product.
+        self.recurrent_weights = units * kernel.shape[-1]
+
+    def start(self, batch: int) -> State:
+        """The state before the first time step: zeros."""
+        return [np.zeros((batch, self.units), dtype=np.float32) for _ in range(self.carries)]
+
+    def __call__(self, block: np.ndarray, state: State, sequences: bool) -> tuple[np.ndarray | None, State]:
+        """The outputs at every step of ``block`` ``(B, T, units)`` (``None`` unless ``sequences``) and the state after it."""
+        xw = block @ self.kernel  # (B, T, gates x units): the input products
+        if self.input_bias is not None:
+            xw += self.input_bias
+        outputs = np.empty((xw.shape[0], xw.shape[1], self.units), dtype=np.float32) if sequences else None
+        for t in range(xw.shape[1]):
+            state = self.cell(xw[:, t], state)
+            if outputs is not None:
+                outputs[:, t] = state[0]
+        return outputs, state
 
 
 def _lstm_cell(recurrent: np.ndarray, activation: Step, recurrent_activation: Step, units: int):
