@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from collections.abc import Iterable, Sequence
 
-from seqcheck.search.confirmation import disagreement
+from seqcheck.search.confirmation import PREFIX, disagreement
 from seqcheck.reports.diagnosis import diagnose, hints
 from seqcheck.errors import ModelError, invalid
 from seqcheck.search.evaluation import Evaluator
@@ -121,19 +121,34 @@ def chosen_task(pattern: object, task: object, alphabet_size: int | None) -> Tas
     return chosen
 
 
+def evaluation(subject: ModelUnderTest, evaluator: Evaluator) -> dict[str, object]:
+    """How the check evaluated the model, for the report: the engine that ran and why, and whether a stream's windows
+    were judged by prefix passes and why (:func:`~seqcheck.search.evaluation.prefix_plan`)."""
+    return {
+        "engine": subject.engine,
+        "engine_reason": subject.engine_reason,
+        "prefix_sharing": evaluator.prefix_sharing,
+        "prefix_reason": evaluator.prefix_reason,
+    }
+
+
 def _run_battery(
     battery: list[Invariant], subject: ModelUnderTest, space: CheckSpace, search, *, seed: int, exhaustive_budget: int,
     notes: list[str],
-) -> list[InvariantResult]:
-    """Run every invariant on one memoizing evaluator; confirm a translation's verdicts in the model's framework,
-    and run the whole battery again there if they disagree (:mod:`seqcheck.search.confirmation`)."""
-    ctx = Context(space, Evaluator(subject, space.pattern), search, seed=seed, exhaustive_budget=exhaustive_budget)
+) -> tuple[list[InvariantResult], Evaluator]:
+    """Run every invariant on one memoizing evaluator (returned with the results, for the report's ``evaluation``);
+    confirm a translation's or prefix passes' verdicts in the model's framework on whole windows, and run the whole
+    battery again without what disagreed (:mod:`seqcheck.search.confirmation`)."""
+    ctx = Context(space, Evaluator.for_space(subject, space), search, seed=seed, exhaustive_budget=exhaustive_budget)
     results = [run_invariant(invariant, ctx) for invariant in battery]
-    if subject.translated:
+    if subject.translated or ctx.evaluator.prefix_sharing:
         found = disagreement(battery, results, ctx)
         if found is not None:
             notes.append(found.note(subject.engine))
-            subject.use_framework(found.what)
+            if found.cause == PREFIX:
+                subject.stop_prefix_sharing("its passes disagreed with whole-window calls (see the note)")
+            else:
+                subject.use_framework(found.what)
             return _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=exhaustive_budget, notes=notes)
     # A sequence task's sweep that covered some lengths says how far in its scope, not here.
     over_budget = [
@@ -145,7 +160,7 @@ def _run_battery(
             f"over exhaustive_budget={exhaustive_budget} symbols, so not swept (cases sampled by Hypothesis, a counterexample"
             f" not confirmed minimal): {', '.join(over_budget)}"
         )
-    return results
+    return results, ctx.evaluator
 
 
 def check(
@@ -166,6 +181,7 @@ def check(
     exhaustive_budget: int | None = None,
     allow_unsafe: bool = False,
     engine: str = "auto",
+    causal: str = "auto",
     baseline: object = None,
     tolerance: float = 0.0,
 ) -> Report:
@@ -186,7 +202,11 @@ def check(
     Hypothesis settings (:mod:`seqcheck.search.profiles`: ``dev``, ``ci``, ``thorough``); ``max_examples``
     overrides its number of examples per form.  ``engine`` says how a Keras model is evaluated
     (:class:`~seqcheck.models.keras.KerasModel`): ``"auto"`` translates it to NumPy when it can, verified
-    against the model, ``"keras"`` always calls its compiled function.
+    against the model, ``"keras"`` always calls its compiled function.  ``causal`` says whether a stream's windows are
+    judged by prefix passes (:mod:`seqcheck.search.evaluation`): ``"auto"`` where the adapter proves the model causal
+    (unidirectional recurrent stacks, causal convolutions, per-step heads), ``"yes"`` on the user's word (a callable
+    returning per-step outputs, a Transformer with a causal mask), ``"no"`` window by window.  Either way every
+    counterexample is confirmed on its own window, and the report says how windows were evaluated.
 
     ``baseline`` (a path to a report seqcheck wrote with ``--json``, a :class:`Report` or its ``to_dict()``,
     on the same pattern and range) gates the model against its predecessor (:mod:`seqcheck.reports.baseline`):
@@ -229,7 +249,7 @@ def check(
 
     subject = as_model(
         model, alphabet_size=chosen.input_size, encoding=encoding, output=output, allow_unsafe=allow_unsafe, engine=engine,
-        classes=None if stream else chosen.class_count, class_meaning="" if stream else f"class of task {chosen.name}",
+        causal=causal, classes=None if stream else chosen.class_count, class_meaning="" if stream else f"class of task {chosen.name}",
     )
     notes = list(subject.notes)
     if subject.fixed_length is not None:
@@ -243,7 +263,7 @@ def check(
     if subject.output_evidence:
         notes.append(subject.output_evidence)
     search = search_settings(profile, max_examples=max_examples)
-    results = _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=budget, notes=notes)
+    results, evaluator = _run_battery(battery, subject, space, search, seed=seed, exhaustive_budget=budget, notes=notes)
     if stream and chosen.pattern.was_reduced:
         notes.append(f"pattern {chosen.pattern.given} reduced to its primitive period: {chosen.pattern.text}")
     given = {
@@ -251,7 +271,8 @@ def check(
         "encoding": encoding, "output": None if output == "auto" else output, "max_examples": max_examples,
         "profile": None if profile == DEFAULT_PROFILE else profile,
         "exhaustive_budget": exhaustive_budget,
-        "engine": None if engine == "auto" else engine, "allow_unsafe": allow_unsafe or None,
+        "engine": None if subject.engine == "native" else subject.engine, "causal": None if causal == "auto" else causal,
+        "allow_unsafe": allow_unsafe or None,
         "invariants": None if invariants is None else [invariant.name for invariant in battery],
     }
     what = {"pattern": chosen.pattern.text} if stream else {"task": task_reference(chosen, task)}
@@ -261,7 +282,7 @@ def check(
     report = Report(
         model=subject.name,
         model_description=subject.description,
-        model_engine=subject.engine,
+        evaluation=evaluation(subject, evaluator),
         space=space,
         seed=seed,
         results=results,

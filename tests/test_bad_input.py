@@ -77,6 +77,12 @@ def _api_engine_on_callable(env):
     seqcheck.check(lambda batch: np.full((len(batch), 2), 0.5), pattern="11000", engine="keras")
 
 
+def _api_causal_callable_one_output(env):
+    import seqcheck
+
+    seqcheck.check(lambda batch: np.full((len(batch), 2), 0.5), pattern="11000", causal="yes")
+
+
 def _api_bad_seed(env):
     import seqcheck
 
@@ -150,6 +156,9 @@ CASES: list[Case] = [
     Case("engine-unknown", "unknown --engine", ("check", M, "--pattern", "11000", "--engine", "fast")),
     Case("engine-numpy-cannot", "--engine numpy on a model it cannot translate (length-rigid)",
          ("check", "{dir}/rigid.keras", "--pattern", "11000", "--engine", "numpy")),
+    Case("causal-unknown", "unknown --causal", ("check", M, "--pattern", "11000", "--causal", "maybe")),
+    Case("causal-yes-one-output", "--causal yes on a model that is not causal and returns one output per window",
+         ("check", "{dir}/bidirectional.keras", "--pattern", "11000", "--causal", "yes")),
     # -- conflicting or unusable options
     Case("json-over-model", "--json would overwrite the model", ("check", M, "--pattern", "11000", "--json", M)),
     Case("json-folder", "--json is a folder", ("check", M, "--pattern", "11000", "--json", "{dir}/folder")),
@@ -180,6 +189,8 @@ CASES: list[Case] = [
     Case("seed-negative", "negative seed", api=_api_bad_seed, command="seqcheck.check(fn, pattern='11000', seed=-1)"),
     Case("engine-on-callable", "engine= for a callable", api=_api_engine_on_callable,
          command="seqcheck.check(fn, pattern='11000', engine='keras')"),
+    Case("causal-callable-one-output", "causal='yes' for a callable returning one output per window",
+         api=_api_causal_callable_one_output, command="seqcheck.check(fn, pattern='11000', causal='yes')"),
 ]
 
 
@@ -245,6 +256,9 @@ def prepare(folder: Path) -> Path:
     keras.Sequential(
         [keras.Input((10, 1)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")], name="rigid"
     ).save(folder / "rigid.keras")
+    inp = keras.Input((None, 1))
+    backwards = keras.layers.Bidirectional(keras.layers.LSTM(2), name="both_ways")(inp)
+    keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(backwards), name="bidirectional").save(folder / "bidirectional.keras")
     return folder
 
 

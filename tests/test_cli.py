@@ -23,7 +23,7 @@ def test_seed_model_fails_with_its_counterexample_and_json(seed_model_path, tmp_
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL phase-shift invariance" in out and "FAIL length generalization" in out
-    assert f"reproduce: seqcheck check {seed_model_path} --pattern 11000 --train-length 10 --seed 0" in out
+    assert f"reproduce: seqcheck check {seed_model_path} --pattern 11000 --train-length 10 --engine numpy --seed 0" in out
 
     data = json.loads(report_path.read_text())
     assert data["passed"] is False and data["pattern"] == "11000" and data["train_length"] == 10
@@ -54,8 +54,11 @@ def test_reproduce_line_reproduces_the_same_report(seed_model_path, tmp_path, ca
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines()[-1] == line
-    # No field of the report legitimately differs between the two runs: compare all of them.
-    assert json.loads(second.read_text()) == json.loads(first.read_text())
+    # No field of the report legitimately differs between the two runs but why the engine ran: the line asked for it.
+    reproduced, original = json.loads(second.read_text()), json.loads(first.read_text())
+    assert reproduced["model"].pop("engine_reason") == "as asked (--engine=numpy)"
+    assert original["model"].pop("engine_reason").startswith("its weights in NumPy, verified on a probe")
+    assert reproduced == original
 
 
 @pytest.mark.slow
@@ -95,10 +98,10 @@ def test_passing_model_exits_0(tmp_path, capsys):
 
 def test_reproduce_line_carries_every_option_that_shapes_the_check(seed_model_path, capsys):
     args = ["check", str(seed_model_path), "--pattern", "11000", "--train-length", "10", "--max-length", "30",
-            "--max-examples", "20", "--profile", "dev", "--seed", "3"]
+            "--max-examples", "20", "--profile", "dev", "--causal", "no", "--seed", "3"]
     assert main(args) == 1
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("reproduce: "))
     assert line == (f"reproduce: seqcheck check {seed_model_path} --pattern 11000 --train-length 10 --max-length 30"
-                    " --max-examples 20 --profile dev --seed 3")
+                    " --max-examples 20 --profile dev --engine numpy --causal no --seed 3")
     assert main(line.removeprefix("reproduce: ").split()[1:]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == line

@@ -368,10 +368,11 @@ def test_lambda_refused_by_safe_mode_then_loaded_when_unsafe(tmp_path):
     assert KerasModel(loaded, alphabet_size=2).description == "Keras, Lambda, LSTM"
 
 
-def test_time_distributed_gets_one_function_per_length_and_is_correct():
+def test_time_distributed_dense_gets_one_function_for_every_length_and_is_correct():
     # Keras 3.15's TimeDistributed, traced with a None time dimension, maps over range(batch size)
     # instead of range(time steps): per-step outputs come back truncated (or the call fails).
-    # The adapter traces such models once per length; its outputs must match eager calls.
+    # The adapter calls a copy with the Dense itself in the wrapper's place (the same function on the last
+    # axis): one trace for every length, outputs matching the model's eager calls.
     model = per_step_model()
     adapter = KerasModel(model, alphabet_size=2, engine="keras")
     lengths = (1, 2, 3, 9, 10, 25)
@@ -380,6 +381,21 @@ def test_time_distributed_gets_one_function_per_length_and_is_correct():
             w = windows(2, length, batch=batch)
             eager = np.asarray(model(w[..., None].astype("float32"), training=False))[:, -1, 0]
             np.testing.assert_allclose(adapter.predict_proba(w)[:, 1], eager, atol=1e-5)
+    assert adapter.tracing_count == 1
+
+
+def test_time_distributed_over_another_layer_gets_one_function_per_length_and_is_correct():
+    _seed(12)
+    inp = keras.Input((None, 1))
+    steps = keras.layers.LSTM(3, return_sequences=True)(inp)
+    out = keras.layers.TimeDistributed(keras.layers.Activation("sigmoid"))(keras.layers.Dense(1)(steps))
+    model = keras.Model(inp, out)
+    adapter = KerasModel(model, alphabet_size=2, engine="keras")
+    lengths = (1, 4, 9)
+    for length in lengths:
+        w = windows(2, length, batch=5)
+        eager = np.asarray(model(w[..., None].astype("float32"), training=False))[:, -1, 0]
+        np.testing.assert_allclose(adapter.predict_proba(w)[:, 1], eager, atol=1e-5)
     assert adapter.tracing_count == len(lengths)
 
 

@@ -14,7 +14,8 @@ keras = pytest.importorskip("keras")
 import seqcheck  # noqa: E402
 from seqcheck.errors import InvalidArgument, ModelError  # noqa: E402
 from seqcheck.models import keras_numpy  # noqa: E402
-from seqcheck.models.keras import DECISION_MARGIN, KerasModel  # noqa: E402
+from seqcheck.models.base import DECISION_MARGIN  # noqa: E402
+from seqcheck.models.keras import KerasModel  # noqa: E402
 from seqcheck.models.keras_numpy import Untranslatable, translate  # noqa: E402
 
 L = keras.layers
@@ -135,7 +136,7 @@ def seed_model() -> keras.Model:
 
 def test_auto_engine_translates_and_never_traces():
     adapter = KerasModel(randomized(seed_model(), 4), alphabet_size=2)
-    assert (adapter.engine, adapter.engine_reason) == ("numpy", None)
+    assert adapter.engine == "numpy" and adapter.engine_reason.startswith("its weights in NumPy, verified on a probe")
     for length in range(1, 20):
         adapter.predict_proba(np.random.default_rng(length).integers(0, 2, size=(3, length)))
     assert adapter.tracing_count == 0  # no graph was built: no window was close enough to a tie to need Keras
@@ -164,6 +165,28 @@ def test_engine_numpy_on_a_model_it_cannot_run_is_a_one_line_error():
     assert "pass engine='auto' or engine='keras'" in message
 
 
+def test_auto_engine_leaves_a_large_recurrent_kernel_to_keras_and_big_batches_too():
+    """Past NUMPY_MAX_KERNEL recurrent weights the compiled Keras call is the faster engine; below, batches whose rows
+    times recurrent weights pass NUMPY_MAX_WORK go to Keras one by one (benchmarks/engines.py measured both)."""
+    from seqcheck.models.keras import NUMPY_MAX_KERNEL, NUMPY_MAX_WORK
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((None, 1))
+    large = keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(keras.layers.LSTM(96)(inp)))  # 36,864 weights
+    adapter = KerasModel(large, alphabet_size=2)
+    assert 4 * 96 * 96 > NUMPY_MAX_KERNEL
+    assert adapter.engine == "keras" and adapter.engine_reason == (
+        "a recurrent kernel of 36,864 weights, over the 32,768 beyond which its compiled call outruns the NumPy translation"
+    )
+    assert KerasModel(large, alphabet_size=2, engine="numpy").engine == "numpy"  # the user's word stands
+    small = KerasModel(randomized(seed_model(), 4), alphabet_size=2)  # LSTM(4): 64 recurrent weights
+    rows = NUMPY_MAX_WORK // 64
+    small.predict_proba(np.random.default_rng(0).integers(0, 2, size=(rows, 40)))
+    assert small.tracing_count == 0
+    small.predict_proba(np.random.default_rng(1).integers(0, 2, size=(rows + 1, 40)))
+    assert small.tracing_count == 1
+
+
 def test_unknown_engine_names_the_value_and_the_choices():
     with pytest.raises(InvalidArgument, match=r"engine='fast'.*auto, numpy, keras"):
         KerasModel(seed_model(), alphabet_size=2, engine="fast")
@@ -173,7 +196,7 @@ def test_probe_rejects_a_translation_that_disagrees_with_the_model(monkeypatch):
     monkeypatch.setitem(keras_numpy.ACTIVATIONS, "tanh", lambda x: x)  # a wrong LSTM
     adapter = KerasModel(randomized(seed_model(), 1), alphabet_size=2)
     assert adapter.engine == "keras"
-    assert adapter.engine_reason.startswith("the translation differs from the model by ")
+    assert adapter.engine_reason.startswith("no NumPy translation: the translation differs from the model by ")
 
 
 def test_windows_too_close_to_call_are_decided_by_keras():
@@ -182,7 +205,15 @@ def test_windows_too_close_to_call_are_decided_by_keras():
     w = np.array([[1, 0, 0, 1, 1], [0, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
     keras_p1 = np.asarray(model(w[..., None].astype("float32"), training=False))[:, 0]
     half = DECISION_MARGIN / 4  # a translation off by this much could flip these rows' decisions
-    adapter._program = lambda x: np.array([[0.5 + half], [0.9], [np.nan]], dtype=np.float32)
+    class Drifting:
+        """A translation off by ``half`` on row 0, and NaN on row 2."""
+
+        recurrent_kernels = adapter._program.recurrent_kernels
+
+        def __call__(self, x):
+            return np.array([[0.5 + half], [0.9], [np.nan]], dtype=np.float32)
+
+    adapter._program = Drifting()
     got = adapter.predict_proba(w)[:, 1]
     np.testing.assert_allclose(got[[0, 2]], keras_p1[[0, 2]], atol=1e-6)  # from Keras
     assert got[1] == pytest.approx(0.9)  # decided: kept from the translation
@@ -237,7 +268,7 @@ def test_a_model_loaded_from_a_file_is_translated_and_agrees_with_keras_at_long_
     path, k = saved_models[name]
     numpy_engine = as_model(path, alphabet_size=k)  # as the CLI loads a model: safe mode, engine "auto"
     keras_engine = as_model(path, alphabet_size=k, engine="keras")
-    assert (numpy_engine.engine, numpy_engine.engine_reason) == ("numpy", None)
+    assert numpy_engine.engine == "numpy" and numpy_engine.translated
     assert keras_engine.engine == "keras"
     program = translate(numpy_engine.runner)
     for length in LONG_LENGTHS:

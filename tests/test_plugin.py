@@ -89,7 +89,7 @@ def test_violation_fails_with_the_counterexample_and_summary(project, seed_model
             "*InvariantViolation: phase-shift invariance violated (label-free, oracle)*",
             "*window 1 0 0 0 1 1 0 0 0 1 1   (length 11, phase 1)  -> predicted 1*",
             "*same end, start +1: length 10  -> predicted 0*; expected 0*",
-            "*reproduce: seqcheck check * --pattern 11000 --train-length 10 --seed 0*",
+            "*reproduce: seqcheck check * --pattern 11000 --train-length 10 --engine numpy --seed 0*",
             "*= seqcheck =*",
             "*phase-shift invariance   FAIL*minimal: length 11, phase 1, expected 0, predicted 1 (label-free)*",
         ]

@@ -145,7 +145,7 @@ def test_a_users_task_on_the_command_line_with_a_keras_model(pytester):
             "*InvariantViolation: length generalization violated (oracle)*",
             "*minimal (oracle):*",
             "*input 0 1   (length 2)  -> predicted yes (p=0.52); expected no*",
-            f"*reproduce: seqcheck check {model} --task usertasks:majority --train-length 4 --max-length 10 --seed 0*",
+            f"*reproduce: seqcheck check {model} --task usertasks:majority --train-length 4 --max-length 10 --engine keras --seed 0*",
             "*= seqcheck =*",
             "tiny.keras  length generalization    FAIL * inputs   minimal: length 2, input 0 1, expected no, predicted yes (oracle)",
         ]

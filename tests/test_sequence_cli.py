@@ -60,7 +60,7 @@ def test_a_users_task_is_checked_by_the_command_line(project):
     assert lines[0].startswith("model majority.keras (Keras, GlobalAveragePooling1D)  task majority (symbols 0 1; classes more 0s, more 1s)")
     assert "pass length generalization   (" in done.stdout and "every input in range)" in done.stdout
     assert "pass metamorphic relations   (" in done.stdout
-    assert lines[-1] == "reproduce: seqcheck check majority.keras --task my_tasks:majority --max-length 12 --seed 0"
+    assert lines[-1] == "reproduce: seqcheck check majority.keras --task my_tasks:majority --max-length 12 --engine keras --seed 0"
     data = json.loads((project / "report.json").read_text())
     assert data["task"] == {"name": "majority", "kind": "sequence", "symbols": ["0", "1"], "classes": ["more 0s", "more 1s"],
                             "description": data["task"]["description"], "relations": ["permutation"]}

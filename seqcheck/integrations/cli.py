@@ -131,7 +131,7 @@ def _names(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from seqcheck.models.base import ENCODINGS, ENGINES, OUTPUT_KINDS
+    from seqcheck.models.base import CAUSAL_CHOICES, ENCODINGS, ENGINES, OUTPUT_KINDS
 
     parser = _Parser(prog="seqcheck", description="Property-based behaviour tests for trained sequence models.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--engine", choices=ENGINES, default="auto",
         help="how the model is evaluated: auto (NumPy translation when possible, verified against the model), numpy, keras",
+    )
+    check.add_argument(
+        "--causal", choices=CAUSAL_CHOICES, default="auto",
+        help="whether a pattern's windows are judged by prefix passes, one per phase: auto (where the model is proven"
+        " causal), yes (your word: its per-step outputs predict every prefix), no (window by window)",
     )
     check.add_argument(
         "--unsafe-load", action="store_true",
@@ -286,6 +291,7 @@ def _run_check(args: argparse.Namespace) -> int:
             exhaustive_budget=budget,
             allow_unsafe=args.unsafe_load,
             engine=args.engine,
+            causal=args.causal,
             invariants=args.invariants,
             baseline=baseline,
             tolerance=args.tolerance,

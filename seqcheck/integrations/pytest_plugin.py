@@ -37,6 +37,8 @@ OPTIONS = (
     ("report", Path, "write every checked model's results to this JSON file (in an ini file, from that file's folder)"),
     ("profile", str, "Hypothesis settings profile of the searches: dev, ci (default) or thorough"),
     ("engine", str, "how Keras models are evaluated: auto (default: NumPy when possible, verified), numpy or keras"),
+    ("causal", str, "whether a pattern's windows are judged by prefix passes: auto (default: where the model is proven"
+     " causal), yes (your word: its per-step outputs predict every prefix) or no (window by window)"),
     ("baseline", Path, "the predecessor's report (seqcheck check --json) on the same pattern and range (patterns only): only a regression"
      " fails, a violation it had too is an expected failure (in an ini file, from that file's folder)"),
 )
@@ -132,7 +134,7 @@ def check_options(config: pytest.Config) -> dict[str, Any]:
     """The session's options of every check (seed, profile, max length, engine), validated: for the
     subjects a conftest declares, e.g. ``seqcheck.training.reference.subjects(**check_options(config))``."""
     from seqcheck.errors import SeqcheckError
-    from seqcheck.models.base import ENGINES
+    from seqcheck.models.base import CAUSAL_CHOICES, ENGINES
     from seqcheck.search.profiles import DEFAULT_PROFILE, search_settings
 
     profile = _option(config, "profile") or DEFAULT_PROFILE
@@ -143,7 +145,13 @@ def check_options(config: pytest.Config) -> dict[str, Any]:
     engine = _option(config, "engine") or "auto"
     if engine not in ENGINES:
         raise pytest.UsageError(f"--seqcheck-engine={engine!r}: expected one of {', '.join(ENGINES)}; leave it unset for auto")
-    return {"seed": _option(config, "seed") or 0, "profile": profile, "max_length": _option(config, "max-length"), "engine": engine}
+    causal = _option(config, "causal") or "auto"
+    if causal not in CAUSAL_CHOICES:
+        raise pytest.UsageError(f"--seqcheck-causal={causal!r}: expected one of {', '.join(CAUSAL_CHOICES)}; leave it unset for auto")
+    return {
+        "seed": _option(config, "seed") or 0, "profile": profile, "max_length": _option(config, "max-length"), "engine": engine,
+        "causal": causal,
+    }
 
 
 def configured_subjects(config: pytest.Config) -> list[Subject]:
@@ -250,6 +258,7 @@ def header(config: pytest.Config, target: str) -> str:
     """The header line: the session's seed, profile and engine, and what is checked."""
     options = check_options(config)
     engine = f", engine {options['engine']}" if options["engine"] != "auto" else ""
+    engine += f", causal {options['causal']}" if options["causal"] != "auto" else ""
     return f"seqcheck: seed {options['seed']}, profile {options['profile']}{engine}, checking {target}"
 
 

@@ -49,6 +49,7 @@ class Subject:
     baseline: Any = None
     tolerance: float = 0.0
     task: str | Task | None = None
+    causal: str = "auto"
     _report: Report | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -117,6 +118,7 @@ class Subject:
                 profile=self.profile,
                 allow_unsafe=self.allow_unsafe,
                 engine=self.engine,
+                causal=self.causal,
                 baseline=self.baseline,
                 tolerance=self.tolerance,
             )
@@ -129,7 +131,8 @@ class Subject:
         )
         task = None if self.task is None else self.task if isinstance(self.task, str) else f"{self.task.kind} task {self.task.name}"
         settings = (self.name, model, self.pattern, task, self.train_length, self.max_length, self.seed, self.profile,
-                    self.allow_unsafe, self.engine, None if self.baseline is None else repr(self.baseline), self.tolerance)
+                    self.allow_unsafe, self.engine, self.causal, None if self.baseline is None else repr(self.baseline),
+                    self.tolerance)
         return json.dumps(settings, default=repr)
 
     def shared_report(self, folder: Path) -> Report:

@@ -359,7 +359,7 @@ class Form(ABC):
     def sweep_cost(self, ctx: Context) -> int:
         """The fewest symbols a sweep of every case feeds the model (every stream window once): a sweep is tried
         only when this fits the check's ``exhaustive_budget``, and :meth:`sweep` meters what it really feeds."""
-        return ctx.space.sweep_symbols()
+        return ctx.evaluator.sweep_symbols(ctx.space)
 
     def sweep(self, ctx: Context, bound: tuple | None) -> Sweep:
         """Every case of a finite space in key order up to ``bound`` (a key; ``None``: the whole space), stopping

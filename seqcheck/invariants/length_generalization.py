@@ -153,10 +153,12 @@ class LengthGeneralization(Invariant):
                 length: 1.0 - float(np.mean(sample.wrong)) for length, sample in accuracy_sample(ctx).items()
             }
             return result
-        if space.sweep_symbols() <= ctx.exhaustive_budget:
-            correct = {length: ctx.evaluator.predicted(length) == ctx.pattern.targets(length) for length in space.lengths}
-            result.correct_by_length = {length: tuple(bool(c) for c in right) for length, right in correct.items()}
-            result.accuracy_by_length = {length: float(np.mean(right)) for length, right in correct.items()}
+        if ctx.evaluator.sweep_symbols(space) <= ctx.exhaustive_budget:
+            lengths, pattern = space.lengths, ctx.pattern
+            targets = np.asarray(pattern.symbols)[(np.arange(pattern.period)[:, None] + np.asarray(lengths)[None, :]) % pattern.period]
+            correct = ctx.evaluator.predicted_at(lengths) == targets  # (phases, lengths)
+            result.correct_by_length = dict(zip(lengths, map(tuple, correct.T.tolist())))
+            result.accuracy_by_length = dict(zip(lengths, correct.mean(axis=0).tolist()))
         return result
 
 

@@ -10,7 +10,7 @@ import os
 import sys
 
 from seqcheck.errors import invalid
-from seqcheck.models.base import ModelUnderTest
+from seqcheck.models.base import ModelUnderTest, check_causal
 from seqcheck.models.function import CallableModel
 
 __all__ = ["ModelUnderTest", "CallableModel", "as_model"]
@@ -29,6 +29,7 @@ def as_model(
     output: str = "auto",
     allow_unsafe: bool = False,
     engine: str = "auto",
+    causal: str = "auto",
     classes: int | None = None,
     class_meaning: str = "",
 ) -> ModelUnderTest:
@@ -37,7 +38,8 @@ def as_model(
     ``model`` is a :class:`ModelUnderTest`, a ``keras.Model``, a path to a ``.keras`` file (loaded
     with Keras's safe mode unless ``allow_unsafe=True``) or a callable taking a numpy batch.
     ``encoding`` overrides the detected input layout (see :mod:`seqcheck.models.base`); ``engine``
-    says how a Keras model is evaluated (see :class:`~seqcheck.models.keras.KerasModel`).  ``alphabet_size`` is
+    says how a Keras model is evaluated (see :class:`~seqcheck.models.keras.KerasModel`); ``causal`` whether its
+    per-step readout predicts every prefix (:data:`~seqcheck.models.base.CAUSAL_CHOICES`).  ``alphabet_size`` is
     the number of input symbols, ``classes`` the number of outputs (by default the same; ``class_meaning``
     names a task's classes in errors).
     """
@@ -47,6 +49,7 @@ def as_model(
             "engine", engine, "'auto' for anything but a Keras model or .keras path",
             "drop engine=, or pass KerasModel(model, engine=...) yourself",
         )
+    check_causal(causal)
     if isinstance(model, ModelUnderTest):
         return model
     if isinstance(model, (str, os.PathLike)):
@@ -56,19 +59,19 @@ def as_model(
         keras_model = load_keras_model(model, allow_unsafe=allow_unsafe)
         return KerasModel(
             keras_model, alphabet_size=alphabet_size, encoding=encoding, output=output, name=os.fspath(model), engine=engine,
-            classes=classes, class_meaning=class_meaning,
+            causal=causal, classes=classes, class_meaning=class_meaning,
         )
     if _is_keras_model(model):
         from seqcheck.models.keras import KerasModel
 
         return KerasModel(
-            model, alphabet_size=alphabet_size, encoding=encoding, output=output, engine=engine, classes=classes,
-            class_meaning=class_meaning,
+            model, alphabet_size=alphabet_size, encoding=encoding, output=output, engine=engine, causal=causal,
+            classes=classes, class_meaning=class_meaning,
         )
     if callable(model):
         return CallableModel(
             model, alphabet_size=alphabet_size, encoding=encoding or "tokens", output=output, classes=classes,
-            class_meaning=class_meaning,
+            class_meaning=class_meaning, causal=causal,
         )
     raise invalid(
         "model", type(model).__name__, "a keras.Model, a path to a .keras file, or a callable on numpy batches",

@@ -37,12 +37,37 @@ ENCODINGS: tuple[str, ...] = ("scalar", "onehot", "tokens")
 #: ``engine=`` values for Keras models: ``"auto"`` uses a NumPy translation when it exists and agrees with the model.
 ENGINES: tuple[str, ...] = ("auto", "numpy", "keras")
 OUTPUT_KINDS: tuple[str, ...] = ("auto", "probabilities", "logits", "log-probabilities")
+#: ``causal=`` values: ``"auto"`` shares prefixes where the adapter proves the model causal, ``"yes"`` is the user's
+#: word that it is (its per-step outputs are the predictions of every prefix), ``"no"`` evaluates window by window.
+CAUSAL_CHOICES: tuple[str, ...] = ("auto", "yes", "no")
 
 
 def check_encoding(encoding: str) -> str:
     if encoding not in ENCODINGS:
         raise invalid("encoding", encoding, f"one of {', '.join(ENCODINGS)}", "pick the input layout your model takes")
     return encoding
+
+
+#: Windows whose two most probable classes are closer than this are decided by the model itself on the whole window
+#: wherever a faster evaluation (a translation, a prefix pass) computed them: it makes a flipped decision rarer; it
+#: cannot rule one out, and every verdict a report shows is confirmed (:mod:`seqcheck.search.confirmation`).
+DECISION_MARGIN = 1e-4
+
+
+def near_ties(probs: np.ndarray) -> np.ndarray:
+    """Which rows of probabilities ``(B, k)`` are too close to call (:data:`DECISION_MARGIN`) or not finite."""
+    finite = np.isfinite(probs).all(axis=1)
+    top = np.sort(np.where(finite[:, None], probs, 0.0), axis=1)[:, -2:]
+    return ~finite | (top[:, 1] - top[:, 0] < DECISION_MARGIN)
+
+
+def check_causal(causal: str) -> str:
+    if causal not in CAUSAL_CHOICES:
+        raise invalid(
+            "causal", causal, f"one of {', '.join(CAUSAL_CHOICES)}",
+            "leave it auto, say yes for a model whose per-step outputs predict every prefix, or no to evaluate window by window",
+        )
+    return causal
 
 
 def check_output_kind(output: str) -> str:
@@ -181,9 +206,19 @@ class ModelUnderTest(ABC):
     #: What the adapter did to make the model checkable (e.g. rebuilt with a free time dimension).
     notes: tuple[str, ...] | list[str] = ()
 
+    #: Why the engine was chosen, or why it fell back to the model's framework (for the report); ``None`` if there was
+    #: no choice (a callable is its own engine).
+    engine_reason: str | None = None
+
     #: Whether windows are evaluated by a translation of the model rather than by its framework: then every
     #: verdict is confirmed with ``predict_proba(native=True)`` (:mod:`seqcheck.search.confirmation`).
     translated: bool = False
+
+    #: Whether the model is causal: its output on the first ``t`` steps of an input does not depend on the steps after,
+    #: so one pass over a long input, read out at every step (:meth:`predict_prefix_proba`), predicts every prefix of it.
+    causal: bool = False
+    #: Why the model is or is not treated as causal, in words (for the report).
+    causal_reason: str = "the model's adapter cannot read a prediction at every step"
 
     def __init__(
         self, *, alphabet_size: int, encoding: str, output: str = "auto", max_batch_symbols: int = 1 << 21,
@@ -218,6 +253,44 @@ class ModelUnderTest(ABC):
     def decode(self, raw: object, batch_size: int) -> np.ndarray:
         """Probabilities ``(B, k)`` from one raw batch, read as the model's one output kind."""
         return decode(raw, batch_size, self.classes, self.resolve_output(raw, batch_size), self.class_meaning)
+
+    def _call_prefix(self, x: np.ndarray) -> object:
+        """Run a causal model on one encoded batch and return its raw per-step outputs ``(B, L, width)``."""
+        raise NotImplementedError(f"{type(self).__name__} has no per-step readout")
+
+    def _call_prefix_native(self, x: np.ndarray) -> object:
+        """:meth:`_call_prefix` in the model's own framework."""
+        return self._call_prefix(x)
+
+    def stop_prefix_sharing(self, reason: str) -> None:
+        """Evaluate every window whole from now on (prefix passes disagreed with whole windows, say)."""
+        self.causal = False
+        self.causal_reason = f"prefix sharing turned off: {reason}"
+
+    def predict_prefix_proba(self, rows: np.ndarray, *, native: bool = False) -> np.ndarray:
+        """Probabilities ``(B, L, classes)`` of every prefix of integer inputs ``(B, L)`` from one pass over each: row
+        ``[:, t]`` is what :meth:`predict_proba` gives for ``rows[:, :t + 1]``, for a :attr:`causal` model only.
+
+        The output kind must be resolved already (:meth:`warm_up` does it on whole windows).
+        """
+        if not self.causal:
+            raise ModelError(f"model {self.name} is not causal ({self.causal_reason}); evaluate it window by window")
+        rows = np.asarray(rows)
+        batch, length = rows.shape
+        self.calls += 1
+        encoded = encode(rows, self.encoding, self.alphabet_size)
+        raw = self._call_prefix_native(encoded) if native else self._call_prefix(encoded)
+        out = np.asarray(raw, dtype=np.float64)
+        if out.ndim == 2 and length == 1:
+            out = out[:, None, :]
+        if out.ndim != 3 or out.shape[:2] != (batch, length):
+            raise ModelError(
+                f"model {self.name} is declared causal but returned shape={tuple(out.shape)} for {batch} inputs of length"
+                f" {length}: expected ({batch}, {length}, width), one output per step; return per-step outputs or pass"
+                f" {spell('causal', 'no')}"
+            )
+        flat = decode(out.reshape(batch * length, out.shape[2]), batch * length, self.classes, self.resolve_output(out, batch), self.class_meaning)
+        return flat.reshape(batch, length, -1)
 
     def expect_native_steps(self, steps: int) -> None:
         """A hint before a run of ``native=True`` calls feeding about ``steps`` time steps in all, so that an adapter

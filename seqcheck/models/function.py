@@ -7,21 +7,34 @@ from collections.abc import Callable
 import numpy as np
 
 from seqcheck.errors import ModelError, first_line
-from seqcheck.models.base import ModelUnderTest
+from seqcheck.models.base import ModelUnderTest, check_causal
 
 
 class CallableModel(ModelUnderTest):
-    """Wraps ``fn(batch) -> outputs``; the batch is encoded as ``encoding`` says (integer tokens by default)."""
+    """Wraps ``fn(batch) -> outputs``; the batch is encoded as ``encoding`` says (integer tokens by default).
+
+    A callable is a black box: it is causal only on the user's word (``causal="yes"``), which says that it returns
+    per-step outputs ``(B, L, width)`` whose step ``t`` predicts the input's first ``t + 1`` symbols.
+    """
 
     description = "Python callable"
 
     def __init__(
         self, fn: Callable[[np.ndarray], object], *, alphabet_size: int, encoding: str = "tokens", output: str = "auto",
-        classes: int | None = None, class_meaning: str = "",
+        classes: int | None = None, class_meaning: str = "", causal: str = "auto",
     ):
         super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output, classes=classes, class_meaning=class_meaning)
         self.fn = fn
         self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
+        self.causal = check_causal(causal) == "yes"
+        self.causal_reason = (
+            "declared causal: its per-step outputs are read as the predictions of every prefix" if self.causal
+            else "a Python callable shares prefixes only when declared causal (causal='yes')" if causal == "auto"
+            else "causal='no' given"
+        )
+
+    def _call_prefix(self, x: np.ndarray) -> object:
+        return self._call(x)
 
     def _call(self, x: np.ndarray) -> object:
         try:

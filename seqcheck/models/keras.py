@@ -25,7 +25,7 @@ import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
 from seqcheck.spelling import spell
-from seqcheck.models.base import ENGINES, ModelUnderTest, check_encoding, check_output_kind, encode, output_width_error
+from seqcheck.models.base import ENGINES, ModelUnderTest, check_causal, near_ties, check_encoding, check_output_kind, encode, output_width_error
 from seqcheck.models.keras_files import import_keras, load_keras_model
 
 __all__ = ["KerasModel", "load_keras_model"]
@@ -42,10 +42,15 @@ _LENGTH_PINNING = frozenset({"Flatten", "Reshape"})
 #: Largest difference allowed between the NumPy translation and the model on the probe batch.
 PROBE_ATOL = 1e-5
 
-#: Windows whose two most probable symbols are closer than this are decided by the model itself, during the
-#: search too.  It makes a flipped decision rarer; it cannot rule one out (a translation may drift far beyond
-#: the probe on long windows): every verdict a report shows is confirmed in Keras (:mod:`seqcheck.search.confirmation`).
-DECISION_MARGIN = 1e-4
+
+#: ``engine="auto"`` translates a model to NumPy only if its largest recurrent kernel has at most this many weights
+#: (an LSTM of 90 units, a GRU of 104, a SimpleRNN of 181), and then sends to Keras every call whose rows times
+#: recurrent weights exceed :data:`NUMPY_MAX_WORK` a step (:data:`NUMPY_MAX_WORK_SHORT` for windows of at most
+#: :data:`SHORT_STEPS` steps, where Keras's fixed cost of about 0.5 ms a call weighs most): beyond either, the compiled
+#: Keras call is the faster.  Measured side by side on LSTM(4), LSTM(64), LSTM(256), 2xLSTM(128), LSTM(192) and
+#: LSTM(1024), idle and with a core busy (``benchmarks/engines.py``).
+NUMPY_MAX_KERNEL = 32_768
+NUMPY_MAX_WORK, NUMPY_MAX_WORK_SHORT, SHORT_STEPS = 1 << 19, 1 << 20, 32
 
 #: Time steps that confirmations may run through eager Keras calls before the compiled function is traced:
 #: a few short windows are cheaper eagerly (about 2 ms a step) than a trace (0.1-0.2 s), many are not.
@@ -80,7 +85,7 @@ def _layer_names(model: Any, keras: Any) -> list[str]:
 
 def _has_layer(model: Any, keras: Any, cls: type) -> bool:
     """Whether ``model`` holds a layer of that class, looking inside nested models and wrappers."""
-    return any(isinstance(layer, cls) for layer in _walk_layers(model, keras))
+    return any(isinstance(layer, cls) for layer in walk_layers(model, keras))
 
 def _output_layer(model: Any) -> Any:
     outputs = getattr(model, "outputs", None) or []
@@ -116,7 +121,7 @@ def _output_kind_from_activation(layer: Any) -> str:
     return "auto"
 
 
-def _walk_layers(model: Any, keras: Any):
+def walk_layers(model: Any, keras: Any):
     """Every layer of ``model``, looking inside nested models and wrappers (each once)."""
     stack, seen = list(getattr(model, "layers", [])), set()
     while stack:
@@ -133,7 +138,7 @@ def _walk_layers(model: Any, keras: Any):
 
 
 def _has_stateful_layer(model: Any, keras: Any) -> bool:
-    return any(getattr(layer, "stateful", False) is True for layer in _walk_layers(model, keras))
+    return any(getattr(layer, "stateful", False) is True for layer in walk_layers(model, keras))
 
 
 def _free_config(config: Any) -> None:
@@ -184,7 +189,7 @@ def _snapshot(keras: Any, model: Any) -> list[tuple[Any, np.ndarray]]:
     """Every variable of ``model`` with a copy of its value: its weights, and the states of its stateful RNN
     layers, which Keras keeps out of ``model.variables``."""
     variables = {id(v): v for v in model.variables}
-    for layer in _walk_layers(model, keras):
+    for layer in walk_layers(model, keras):
         if getattr(layer, "stateful", False) is True and getattr(layer, "states", None) is not None:
             for state in keras.tree.flatten(layer.states):
                 variables.setdefault(id(state), state)
@@ -194,6 +199,18 @@ def _snapshot(keras: Any, model: Any) -> list[tuple[Any, np.ndarray]]:
 def _restore(snapshot: list[tuple[Any, np.ndarray]]) -> None:
     for variable, value in snapshot:
         variable.assign(value)
+
+
+def _same_outputs(keras: Any, model: Any, copy: Any, shape: tuple, encoding: str, k: int) -> bool:
+    """Whether ``copy`` gives ``model``'s outputs on random windows of two lengths (eager calls)."""
+    rng = np.random.default_rng(0)
+    for length in (3, 8):
+        x = encode(rng.integers(0, k, size=(4, length)), encoding, k)
+        ours = np.asarray(keras.ops.convert_to_numpy(copy(x, training=False)), dtype=np.float64)
+        theirs = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)), dtype=np.float64)
+        if ours.shape != theirs.shape or not np.allclose(ours, theirs, rtol=1e-5, atol=1e-6, equal_nan=True):
+            return False
+    return True
 
 
 def _verify_rebuilt(keras: Any, model: Any, rebuilt: Any, shape: tuple, encoding: str, k: int, *, stateful: bool) -> None:
@@ -206,7 +223,7 @@ def _verify_rebuilt(keras: Any, model: Any, rebuilt: Any, shape: tuple, encoding
     snapshot = _snapshot(keras, model)
     try:
         if stateful:
-            for layer in _walk_layers(model, keras):
+            for layer in walk_layers(model, keras):
                 if getattr(layer, "stateful", False) is True and hasattr(layer, "reset_state"):
                     layer.reset_state()
         expected = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)), dtype=np.float64)
@@ -247,8 +264,10 @@ class KerasModel(ModelUnderTest):
         engine: str = "auto",
         classes: int | None = None,
         class_meaning: str = "",
+        causal: str = "auto",
     ):
         keras = import_keras()
+        check_causal(causal)
         if engine not in ENGINES:
             raise invalid("engine", engine, f"one of {', '.join(ENGINES)}", "leave engine='auto' unless you need one path")
         if isinstance(alphabet_size, bool) or not isinstance(alphabet_size, (int, np.integer)) or alphabet_size < 2:
@@ -305,21 +324,36 @@ class KerasModel(ModelUnderTest):
         self._longest_run = 0
         self._fns = {}
         self._fn = self._build_function(keras, runner, encoding, input_shape)
-        #: How windows are evaluated: ``"numpy"`` (the model's weights in NumPy, verified) or ``"keras"``.
+        #: The compiled per-step function of a causal model (:meth:`_call_prefix_native`), else ``None``.
+        self._per_step_fn = None
+        self._find_per_step(keras, causal, outputs)
+        #: How windows are evaluated: ``"numpy"`` (the model's weights in NumPy, verified) or ``"keras"``; and why.
         self.engine = "keras"
-        #: Why the NumPy translation is not used, when it is not (``None`` when it is, or was not asked for).
-        self.engine_reason: str | None = None
         self._program = None
         self._eager_steps = EAGER_STEPS
+        # engine="numpy" runs every batch in NumPy; "auto" sends big ones to Keras.
+        self._size_rule = engine == "auto"
+        self.engine_reason: str = f"as asked ({spell('engine', 'keras')})"
         if engine != "keras":
-            self._program, self.engine_reason = self._translate(runner)
-            if self._program is not None:
-                self.engine = "numpy"
-                self.translated = True
-            elif engine == "numpy":
+            self._program, why_not = self._translate(runner)
+            if self._program is None and engine == "numpy":
                 raise ModelError(
-                    f"{label}: engine='numpy' cannot run this model ({self.engine_reason});"
+                    f"{label}: engine='numpy' cannot run this model ({why_not});"
                     f" pass {spell('engine', 'auto')} or {spell('engine', 'keras')} to call it through Keras"
+                )
+            if self._program is None:
+                self.engine_reason = f"no NumPy translation: {why_not}"
+            elif engine == "auto" and max(self._program.recurrent_kernels, default=0) > NUMPY_MAX_KERNEL:
+                self.engine_reason = (
+                    f"a recurrent kernel of {max(self._program.recurrent_kernels):,} weights, over the {NUMPY_MAX_KERNEL:,}"
+                    f" beyond which its compiled call outruns the NumPy translation"
+                )
+                self._program = None
+            else:
+                self.engine, self.translated = "numpy", True
+                self.engine_reason = (
+                    "its weights in NumPy, verified on a probe; large batches run in Keras" if engine == "auto"
+                    else f"as asked ({spell('engine', 'numpy')})"
                 )
 
     # -- construction ---------------------------------------------------------------------------
@@ -399,7 +433,7 @@ class KerasModel(ModelUnderTest):
                 f" rebuild it with keras.Input(shape=...) without batch_size, stateful=False, and copy the weights"
                 f" (model.get_weights()/set_weights())"
             )
-        pinning = [type(layer).__name__ for layer in _walk_layers(model, keras) if type(layer).__name__ in _LENGTH_PINNING]
+        pinning = [type(layer).__name__ for layer in walk_layers(model, keras) if type(layer).__name__ in _LENGTH_PINNING]
         if pinning:
             failure = f"its {pinning[0]} layer ties the weights after it to {length} steps"
         self.fixed_length = int(length)
@@ -424,42 +458,77 @@ class KerasModel(ModelUnderTest):
             return
         raise ModelError(f"{label}: {output_width_error(width, classes, meaning)}")
 
-    def _build_function(self, keras: Any, model: Any, encoding: str, input_shape: tuple):
-        """One ``tf.function`` with ``None`` batch and time dimensions (``None`` off the TensorFlow backend).
-
-        Models holding a ``TimeDistributed`` layer get one function per window length instead: in Keras
-        3.15, ``TimeDistributed`` under a symbolic time dimension maps over ``range(batch size)`` rather than
-        ``range(time steps)`` (it reads ``shape[0]`` before swapping the axes), which silently truncates or
-        breaks per-step outputs; with a static time dimension it unrolls a correct Python loop.
-        """
+    @staticmethod
+    def _compiled(keras: Any, model: Any, encoding: str, input_shape: tuple, length: int | None = None):
+        """One ``tf.function`` calling ``model`` with ``None`` batch and ``length`` time dimensions (``None`` off the
+        TensorFlow backend)."""
         if keras.backend.backend() != "tensorflow":
             return None
         import tensorflow as tf
 
         dtype = tf.int32 if encoding == "tokens" else tf.float32
-        rest = tuple(input_shape[2:])
+        spec = tf.TensorSpec(shape=(None, length) + tuple(input_shape[2:]), dtype=dtype)
+        # Calling a Keras model needs no AutoGraph conversion; skipping it halves the first trace.
+        return tf.function(lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True, autograph=False)
 
-        def make(length: int | None):
-            spec = tf.TensorSpec(shape=(None, length) + rest, dtype=dtype)
-            # Calling a Keras model needs no AutoGraph conversion; skipping it halves the first trace.
-            return tf.function(
-                lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True, autograph=False
-            )
+    def _build_function(self, keras: Any, model: Any, encoding: str, input_shape: tuple):
+        """One ``tf.function`` with ``None`` batch and time dimensions (``None`` off the TensorFlow backend).
 
+        In Keras 3.15, ``TimeDistributed`` under a symbolic time dimension maps over ``range(batch size)`` rather than
+        ``range(time steps)`` (it reads ``shape[0]`` before swapping the axes), which silently truncates or breaks
+        per-step outputs.  A model whose ``TimeDistributed`` layers wrap ``Dense`` layers is called through a copy with
+        each ``Dense`` in their place (a ``Dense`` acts on the last axis: the same function, one trace for every
+        length); any other ``TimeDistributed`` model gets one function per window length, with a static time dimension.
+        """
+        from seqcheck.models.keras_causal import without_time_distributed
+
+        if keras.backend.backend() != "tensorflow":
+            return None
         self._per_length = input_shape[1] is None and _has_layer(model, keras, keras.layers.TimeDistributed)
+        if self._per_length:
+            plain = without_time_distributed(keras, model)
+            if plain is not None and _same_outputs(keras, model, plain, input_shape, encoding, self.alphabet_size):
+                self.runner, model, self._per_length = plain, plain, False
         if self._per_length:
             self._fns: dict[int, Any] = {}
 
             def by_length(x):
                 length = x.shape[1]
                 if length not in self._fns:
-                    self._fns[length] = make(length)
+                    self._fns[length] = self._compiled(keras, model, encoding, input_shape, length)
                 return self._fns[length](x)
 
             return by_length
-        fn = make(input_shape[1])
+        fn = self._compiled(keras, model, encoding, input_shape, input_shape[1])
         self._fns = {input_shape[1]: fn}
         return fn
+
+    def _find_per_step(self, keras: Any, causal: str, outputs: list | None) -> None:
+        """Make the model's per-step readout where it is causal (:mod:`seqcheck.models.keras_causal`), or say why not:
+        a copy that reads out at every step, or on the user's word (``causal="yes"``) the model's own per-step outputs."""
+        from seqcheck.models.keras_causal import NotCausal, per_step_model
+
+        if causal == "no":
+            self.causal_reason = "causal='no' given"
+            return
+        if self.fixed_length is not None:
+            self.causal_reason = f"the model is length-rigid (length {self.fixed_length} only)"
+            return
+        try:
+            per_step, self.causal_reason = per_step_model(keras, self.runner)
+        except NotCausal as exc:
+            per_step_outputs = outputs is not None and len(_shape(outputs[0])) == 3
+            if causal == "auto":
+                self.causal_reason = f"not proven causal: {exc}; pass {spell('causal', 'yes')} if it is"
+                return
+            if not per_step_outputs:
+                raise ModelError(
+                    f"model {self.name}: declared causal, but it returns one output per window ({exc});"
+                    f" give it per-step outputs (return_sequences=True) or pass {spell('causal', 'no')}"
+                ) from None
+            per_step, self.causal_reason = self.runner, "declared causal: its per-step outputs are read as the predictions of every prefix"
+        self._per_step_fn = self._compiled(keras, per_step, self.encoding, self.input_shape) or (lambda x: per_step(x, training=False))
+        self.causal = True
 
     def _translate(self, runner: Any) -> tuple[Any, str | None]:
         """The model's :class:`~seqcheck.models.keras_numpy.NumpyProgram`, if it can be built and agrees with the
@@ -497,15 +566,32 @@ class KerasModel(ModelUnderTest):
             return None
         return sum(int(fn.experimental_get_tracing_count()) for fn in self._fns.values())
 
+    def _numpy_takes(self, x: np.ndarray) -> bool:
+        """Whether the NumPy program runs this batch: it is translated, and (with ``engine="auto"``) the batch's rows
+        times recurrent weights are within :data:`NUMPY_MAX_WORK` (:data:`NUMPY_MAX_WORK_SHORT` for short windows)."""
+        if self._program is None:
+            return False
+        if not self._size_rule:
+            return True
+        limit = NUMPY_MAX_WORK_SHORT if x.shape[1] <= SHORT_STEPS else NUMPY_MAX_WORK
+        return len(x) * sum(self._program.recurrent_kernels) <= limit
+
+    def _call_prefix(self, x: np.ndarray) -> np.ndarray:
+        """Per-step outputs ``(B, L, width)``: the NumPy program's, else the framework's."""
+        if not self._numpy_takes(x):
+            return self._call_prefix_native(x)
+        return self._program.per_step(x)
+
+    def _call_prefix_native(self, x: np.ndarray) -> np.ndarray:
+        """Per-step outputs through Keras: the per-step copy's compiled function."""
+        return self._run_keras(self._per_step_fn, x)
+
     def _call(self, x: np.ndarray) -> np.ndarray:
         """The NumPy program's output, with every too-close-to-call window's row from Keras itself."""
-        if self._program is None:
+        if not self._numpy_takes(x):
             return self._call_keras(x)
         raw = self._program(x)
-        probs = self.decode(raw, len(x))
-        finite = np.isfinite(probs).all(axis=1)
-        top = np.sort(np.where(finite[:, None], probs, 0.0), axis=1)[:, -2:]
-        undecided = ~finite | (top[:, 1] - top[:, 0] < DECISION_MARGIN)
+        undecided = near_ties(self.decode(raw, len(x)))
         if undecided.any():
             raw = np.array(raw, copy=True)
             raw[undecided] = self._call_keras(x[undecided])
@@ -538,11 +624,12 @@ class KerasModel(ModelUnderTest):
                 f" {x.shape[1]}; check it with --min-length {self.fixed_length} --max-length {self.fixed_length},"
                 f" or rebuild it with a free time dimension (keras.Input(shape=(None, ...)))"
             )
+        return self._run_keras(self._fn if self._fn is not None and not eager else (lambda x: self.runner(x, training=False)), x)
+
+    def _run_keras(self, fn: Any, x: np.ndarray) -> np.ndarray:
+        """``fn(x)`` (the model, or its per-step copy, through Keras) as a NumPy array; a failure is the model's one-line error."""
         try:
-            if self._fn is not None and not eager:
-                raw = self._fn(x)
-            else:
-                raw = self.runner(x, training=False)
+            raw = fn(x)
             if isinstance(raw, dict) and len(raw) == 1:
                 raw = next(iter(raw.values()))
             if isinstance(raw, (list, tuple)) and len(raw) == 1:

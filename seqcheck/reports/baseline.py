@@ -766,7 +766,8 @@ def report_from_dict(data: Mapping[str, Any], task: Any = None):
     return Report(
         model=data["model"]["name"], model_description=data["model"]["description"], space=space, seed=data["seed"],
         results=results, diagnosis=list(data["diagnosis"]), hints=list(data.get("hints", [])), reproduce=data["reproduce"],
-        notes=list(data["notes"]), model_engine=data["model"].get("engine", "native"),
+        notes=list(data["notes"]),
+        evaluation={key: value for key, value in data["model"].items() if key not in ("name", "description")} or {"engine": "native"},
     )
 
 

@@ -135,10 +135,25 @@ class Report:
     hints: list[str] = field(default_factory=list)
     reproduce: str = ""
     notes: list[str] = field(default_factory=list)
-    #: How windows were evaluated (:attr:`seqcheck.models.ModelUnderTest.engine`).
-    model_engine: str = "native"
+    #: How the model was evaluated (:func:`seqcheck.checking.evaluation`): ``engine`` (``"numpy"``, ``"keras"``, or
+    #: ``"native"`` for a callable) and ``engine_reason`` (why it was chosen, or why it fell back), ``prefix_sharing``
+    #: (whether a stream's windows were judged by prefix passes) and ``prefix_reason``.
+    evaluation: dict[str, Any] = field(default_factory=lambda: {"engine": "native"})
     #: The comparison with a baseline report (:mod:`seqcheck.reports.baseline`), when the check had one.
     comparison: Comparison | None = None
+
+    @property
+    def model_engine(self) -> str:
+        """The engine that evaluated the model: ``"numpy"``, ``"keras"``, or ``"native"`` (a callable)."""
+        return self.evaluation["engine"]
+
+    def evaluation_text(self) -> str:
+        """The report's ``evaluation:`` line: the engine that ran and why; on a stream, prefix passes or whole windows, and why."""
+        ev = self.evaluation
+        text = f"engine {ev['engine']}" + (f" ({ev['engine_reason']})" if ev.get("engine_reason") else "")
+        if not self.sequence and ev.get("prefix_reason"):
+            text += f"; {'prefix sharing' if ev.get('prefix_sharing') else 'window by window'}: {ev['prefix_reason']}"
+        return text
 
     @property
     def passed(self) -> bool:
@@ -172,7 +187,7 @@ class Report:
         return {
             "version": REPORT_VERSION,
             "passed": self.passed,
-            "model": {"name": self.model, "description": self.model_description, "engine": self.model_engine},
+            "model": {"name": self.model, "description": self.model_description, **self.evaluation},
             "task": self.space.task.to_dict(),
             "pattern": None if pattern is None else pattern.text,
             "period": None if pattern is None else pattern.period,
@@ -195,6 +210,7 @@ class Report:
     def render(self) -> str:
         """The terminal report: a header, one line per invariant, counterexamples, diagnosis, reproduce."""
         lines = [f"model {self.model} ({self.model_description})  {self.space.describe()}  seed {self.seed}"]
+        lines.append(f"evaluation: {self.evaluation_text()}")
         lines += [f"note: {note}" for note in self.notes]
         for result in self.results:
             lines += _result_lines(result, self.sequence)

@@ -18,13 +18,21 @@ and a sweep's inputs, each fed once, are evaluated without being remembered (``r
 
 An evaluator built with ``native=True`` calls the model in its own framework only
 (``predict_proba(native=True)``): it is how a check confirms what a faster engine found.
+
+**Prefix sharing.**  An evaluator given a ``horizon`` evaluates the stream of a causal model
+(:attr:`~seqcheck.models.base.ModelUnderTest.causal`) by prefix passes: the window of phase ``φ`` and
+length ``L`` is the first ``L`` symbols of the stream from ``φ``, so one pass over the ``horizon``
+symbols from each phase, read out at every step, predicts every window of every length up to the
+horizon at once: ``p`` rows of ``horizon`` steps instead of ``p`` windows per length, linear in the
+longest length instead of quadratic.  :func:`seqcheck.search.confirmation.disagreement` verifies the
+passes against whole-window calls and confirms every counterexample on its own window.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from seqcheck.models.base import ModelUnderTest
+from seqcheck.models.base import ModelUnderTest, near_ties
 from seqcheck.tasks.patterns import Pattern
 
 #: ``predicted`` value of a window whose output held NaN or infinity: equal to no symbol.
@@ -42,13 +50,43 @@ def decide(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return predicted.astype(np.int64), confidence
 
 
+#: A translated model's stream is judged window by window while that sweep feeds it at most this many symbols: its
+#: NumPy calls cost microseconds a step, less than verifying prefix passes in its framework (two traced functions, about
+#: 0.2 s).  About lengths 3..200 of a pattern of period 5.
+TRANSLATED_PREFIX_FROM = 100_000
+
+
+def prefix_plan(model: ModelUnderTest, space) -> tuple[int | None, str]:
+    """The horizon of a check's prefix passes (``None``: every window is evaluated whole), and why, in words."""
+    if space.pattern is None:
+        return None, "a sequence task's inputs are evaluated whole"
+    if not model.causal:
+        return None, model.causal_reason
+    symbols = space.sweep_symbols()
+    if model.translated and symbols <= TRANSLATED_PREFIX_FROM:
+        return None, (
+            f"{model.causal_reason}, but its sweep feeds the {model.engine} translation only {symbols:,} symbols, less than"
+            f" verifying passes costs (they run beyond {TRANSLATED_PREFIX_FROM:,})"
+        )
+    return space.max_length, model.causal_reason
+
+
 class Evaluator:
     """Predictions of ``model`` for windows over the pattern's alphabet (or a sequence task's inputs), each computed once."""
 
-    def __init__(self, model: ModelUnderTest, pattern: Pattern | None, *, native: bool = False):
+    def __init__(
+        self, model: ModelUnderTest, pattern: Pattern | None, *, native: bool = False, horizon: int | None = None,
+        prefix_reason: str = "",
+    ):
         self.model = model
         self.pattern = pattern
         self.native = native
+        #: The longest stream window the prefix passes cover, or ``None`` when every window is evaluated whole.
+        self.horizon = horizon if pattern is not None and model.causal else None
+        #: Why stream windows are or are not judged by prefix passes, in words.
+        self.prefix_reason = prefix_reason
+        #: ``(probs, predicted, confidence)`` of every phase (rows) at every length 1..horizon (columns), once computed.
+        self._prefix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._by_content: dict[tuple[int, bytes], np.ndarray] = {}
         self._remembered = 0
         self._stream: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -134,8 +172,49 @@ class Evaluator:
         probs = self.probabilities(windows, remember=remember)
         return (probs, *decide(probs))
 
+    @classmethod
+    def for_space(cls, model: ModelUnderTest, space) -> Evaluator:
+        """The evaluator of a check of ``model`` over ``space``: by prefix passes where :func:`prefix_plan` says so."""
+        horizon, reason = prefix_plan(model, space)
+        return cls(model, space.pattern, horizon=horizon, prefix_reason=reason)
+
+    @property
+    def prefix_sharing(self) -> bool:
+        """Whether stream windows are evaluated by prefix passes."""
+        return self.horizon is not None
+
+    def sweep_symbols(self, space) -> int:
+        """Symbols fed to the model to evaluate every phase at every length of ``space`` once: ``p`` rows of the
+        longest length by prefix passes, else ``p`` windows of each length."""
+        if self.prefix_sharing and space.max_length <= self.horizon:
+            return self.pattern.period * space.max_length
+        return space.sweep_symbols()
+
+    def prefix_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(probs (p, horizon, k), predicted (p, horizon), confidence (p, horizon))``: column ``L - 1`` holds every
+        phase's window of length ``L``.  One pass over ``horizon`` symbols of the stream from every phase, read out
+        at every step; its near ties (:func:`~seqcheck.models.base.near_ties`) decided on their whole windows."""
+        if self._prefix is None:
+            rows = self.pattern.windows(self.horizon)
+            probs = self.model.predict_prefix_proba(rows, native=self.native)  # (p, horizon, k)
+            self.windows_evaluated += rows.size
+            self.symbols_evaluated += rows.size
+            # A model whose every output is a tie (a constant 0.5) costs what window-by-window evaluation would.
+            ties = near_ties(probs.reshape(-1, probs.shape[2])).reshape(rows.shape)
+            for length in np.flatnonzero(ties.any(axis=0)) + 1:
+                phases = np.flatnonzero(ties[:, length - 1])
+                probs[phases, length - 1] = self.model.predict_proba(self.pattern.windows(length)[phases], native=self.native)
+                self.windows_evaluated += len(phases)
+                self.symbols_evaluated += len(phases) * int(length)
+            predicted, confidence = decide(probs.reshape(-1, probs.shape[2]))
+            self._prefix = (probs, predicted.reshape(rows.shape), confidence.reshape(rows.shape))
+        return self._prefix
+
     def stream(self, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(probs (p, k), predicted (p,), confidence (p,))`` for all phases at one length."""
+        if self.horizon is not None and length <= self.horizon:
+            probs, predicted, confidence = self.prefix_table()
+            return probs[:, length - 1], predicted[:, length - 1], confidence[:, length - 1]
         cached = self._stream.get(length)
         if cached is None:
             probs = self._evaluate(self.pattern.windows(length), remember=False)
@@ -146,3 +225,9 @@ class Evaluator:
     def predicted(self, length: int) -> np.ndarray:
         """Predicted symbol at every phase for one length ``(p,)``."""
         return self.stream(length)[1]
+
+    def predicted_at(self, lengths: range) -> np.ndarray:
+        """Predicted symbol at every phase (rows) for each of ``lengths`` (columns): ``(p, len(lengths))``."""
+        if self.horizon is not None and lengths[-1] <= self.horizon:
+            return self.prefix_table()[1][:, lengths.start - 1 : lengths.stop - 1]
+        return np.stack([self.predicted(length) for length in lengths], axis=1)
