@@ -4,7 +4,8 @@
 ranges; this test checks that it exits 0 and ends with the line the benchmark promises
 (``benchmarks/README.md``): every ratio, by name and in order, each a well-formed positive number.
 Which values the ratios take is recorded in ``benchmarks/README.md``, never asserted here: a shared
-machine's times are not a test.
+machine's times are not a test.  ``benchmarks/engines.py --smoke`` (the measurements behind the Keras engine's
+size rule) must keep running too: it exits 0 and prints its rules section.
 """
 
 import math
@@ -18,7 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: The ratios of the benchmark's last line, in the order it prints them.
 RATIOS = ("speedup_vs_hand_written", "throughput_vs_raw", "properties_vs_import", "phase_shift_vs_length_2000",
-          "sequence_search_vs_raw")
+          "sequence_search_vs_raw", "sweep_vs_ceiling", "check_vs_ceiling", "sweep_10000_vs_forward",
+          "check_10000_vs_forward", "sweep_length_exponent")
 #: A figure as the script formats it: digits, a point and digits (no sign, exponent, nan or inf).
 NUMBER = re.compile(r"\d+\.\d+")
 
@@ -39,18 +41,40 @@ def summary_problems(line: str) -> list[str]:
     return problems
 
 
+#: A well-formed line, and what it is made of, for the malformed variants below.
+GOOD = ("speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40"
+        " sequence_search_vs_raw=0.38 sweep_vs_ceiling=4.12 check_vs_ceiling=0.24 sweep_10000_vs_forward=0.82"
+        " check_10000_vs_forward=6.82 sweep_length_exponent=0.97")
+#: The line before the sweep alone was measured apart from the whole check (its three sweep ratios were the check's).
+OLD = ("speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40"
+       " sequence_search_vs_raw=0.38 sweep_vs_ceiling=0.37 sweep_10000_vs_forward=6.82 sweep_length_exponent=0.57")
+
+
 @pytest.mark.parametrize(
     "line",
     [
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02",  # a ratio missing
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=0.00 sequence_search_vs_raw=0.38",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=-1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
-        "speedup_vs_hand_written=nan throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=inf phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.4.0 sequence_search_vs_raw=0.38",
-        "speedup_vs_hand_written=59.4 properties_vs_import=2.02 throughput_vs_raw=1.26 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
-        "speedup_vs_hand_written=59.4  throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38",
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000= sequence_search_vs_raw=0.38",
+        GOOD.rsplit(" ", 1)[0],  # the last ratio missing
+        GOOD.rsplit(" ", 5)[0],  # the sweep ratios missing: an older line
+        OLD,  # the whole check's figures under the sweep's names, without check_vs_ceiling and check_10000_vs_forward
+        GOOD.replace(" check_vs_ceiling=0.24", ""),  # one of the check's figures missing
+        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02",  # several ratios missing
+        GOOD.replace("phase_shift_vs_length_2000=1.40", "phase_shift_vs_length_2000=0.00"),
+        GOOD.replace("throughput_vs_raw=1.26", "throughput_vs_raw=-1.26"),
+        GOOD.replace("sweep_length_exponent=0.97", "sweep_length_exponent=-0.97"),  # a negative exponent
+        GOOD.replace("speedup_vs_hand_written=59.4", "speedup_vs_hand_written=nan"),
+        GOOD.replace("properties_vs_import=2.02", "properties_vs_import=inf"),
+        GOOD.replace("sweep_10000_vs_forward=0.82", "sweep_10000_vs_forward=inf"),
+        GOOD.replace("check_10000_vs_forward=6.82", "check_10000_vs_forward=nan"),
+        GOOD.replace("phase_shift_vs_length_2000=1.40", "phase_shift_vs_length_2000=1.4.0"),
+        GOOD.replace("sweep_vs_ceiling=4.12", "sweep_vs_ceiling=n/a"),
+        # two ratios swapped
+        GOOD.replace("throughput_vs_raw=1.26 properties_vs_import=2.02", "properties_vs_import=2.02 throughput_vs_raw=1.26"),
+        GOOD.replace("sweep_vs_ceiling=4.12 check_vs_ceiling=0.24", "check_vs_ceiling=0.24 sweep_vs_ceiling=4.12"),
+        GOOD.replace("sweep_10000_vs_forward=0.82 check_10000_vs_forward=6.82",
+                     "check_10000_vs_forward=6.82 sweep_10000_vs_forward=0.82"),
+        GOOD.replace(" throughput_vs_raw", "  throughput_vs_raw"),  # two spaces
+        GOOD.replace("phase_shift_vs_length_2000=1.40", "phase_shift_vs_length_2000="),
+        GOOD + " sweep_length_exponent=0.97",  # a ratio twice
     ],
 )
 def test_a_malformed_ratios_line_is_refused(line):
@@ -58,9 +82,8 @@ def test_a_malformed_ratios_line_is_refused(line):
 
 
 def test_a_well_formed_ratios_line_is_accepted():
-    assert summary_problems(
-        "speedup_vs_hand_written=59.4 throughput_vs_raw=1.26 properties_vs_import=2.02 phase_shift_vs_length_2000=1.40 sequence_search_vs_raw=0.38"
-    ) == []
+    assert summary_problems(GOOD) == []
+    assert summary_problems(GOOD.replace("sequence_search_vs_raw=0.38", "sequence_search_vs_raw=0.0095")) == []  # --smoke
 
 
 @pytest.mark.slow  # a minute: it starts TensorFlow in a dozen subprocesses
@@ -75,3 +98,20 @@ def test_benchmark_smoke_run_ends_with_every_ratio():
     assert lines, proc.stderr[-3000:]
     problems = summary_problems(lines[-1])
     assert not problems, "\n".join(problems) + "\n\nthe run's output, last lines:\n" + proc.stdout[-3000:]
+
+
+@pytest.mark.slow  # ~10 s: TensorFlow, three tiny models, and a background process loading one core
+def test_engines_smoke_run_prints_its_rules():
+    """``benchmarks/engines.py``, which the size rule of ``seqcheck/models/keras.py`` came from, keeps running: its
+    smoke run exits 0 and prints its rules section (the lines asserted are its headings, never its numbers)."""
+    pytest.importorskip("keras")
+    pytest.importorskip("threadpoolctl")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "engines.py"), "--smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = [line.strip() for line in proc.stdout.splitlines()]
+    for heading in ("## Rules for auto (target:", "Thresholds T such that", "Case by case, (a) proposed:"):
+        assert any(line.startswith(heading) for line in lines), f"no line starting {heading!r}:\n" + proc.stdout[-3000:]
+    assert "(n: numpy with BLAS pinned to one thread, k: keras)" in lines, proc.stdout[-3000:]
