@@ -79,6 +79,21 @@ def test_engine_option_shows_in_the_header_and_bad_values_are_a_usage_error(proj
     result.stderr.fnmatch_lines(["*--seqcheck-engine='fast': expected one of auto, numpy, keras; leave it unset for auto*"])
 
 
+def test_causal_option_reaches_the_checks_and_shows_in_the_header(project, seed_model_path, tmp_path):
+    """--seqcheck-causal no: the seed model, which a check on the Keras engine would judge by prefix passes, is
+    checked window by window, and its report says so; a bad value is a usage error."""
+    report = tmp_path / "report.json"
+    result = project.runpytest(
+        "--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "11000", "--seqcheck-engine", "keras",
+        "--seqcheck-causal", "no", "--seqcheck-max-length", "14", "--seqcheck-report", str(report), "-k", "invariant_holds",
+    )
+    result.stdout.fnmatch_lines([f"seqcheck: seed 0, profile ci, engine keras, causal no, checking model {seed_model_path}, pattern 11000"])
+    assert "--causal no" in report.read_text()
+    result = project.runpytest("--seqcheck-causal", "maybe", "--co")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--seqcheck-causal='maybe': expected one of auto, yes, no; leave it unset for auto*"])
+
+
 def test_violation_fails_with_the_counterexample_and_summary(project, seed_model_path):
     result = project.runpytest_subprocess(
         "--seqcheck-model", str(seed_model_path), "--seqcheck-pattern", "11000", "--seqcheck-train-length", "10"
