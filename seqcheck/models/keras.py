@@ -324,7 +324,8 @@ class KerasModel(ModelUnderTest):
         self._longest_run = 0
         self._fns = {}
         self._fn = self._build_function(keras, runner, encoding, input_shape)
-        #: The compiled per-step function of a causal model (:meth:`_call_prefix_native`), else ``None``.
+        #: A causal model's per-step readout (a copy, or on the user's word the model itself), made on first use.
+        self._per_step_source: Any = None
         self._per_step_fn = None
         self._find_per_step(keras, causal, outputs)
         #: How windows are evaluated: ``"numpy"`` (the model's weights in NumPy, verified) or ``"keras"``; and why.
@@ -504,9 +505,10 @@ class KerasModel(ModelUnderTest):
         return fn
 
     def _find_per_step(self, keras: Any, causal: str, outputs: list | None) -> None:
-        """Make the model's per-step readout where it is causal (:mod:`seqcheck.models.keras_causal`), or say why not:
-        a copy that reads out at every step, or on the user's word (``causal="yes"``) the model's own per-step outputs."""
-        from seqcheck.models.keras_causal import NotCausal, per_step_model
+        """Whether the model is causal (:mod:`seqcheck.models.keras_causal`), and why or why not; its per-step readout
+        is a copy that reads out at every step, made by the first prefix pass (:meth:`_per_step_function`), or on the
+        user's word (``causal="yes"``) the model's own per-step outputs."""
+        from seqcheck.models.keras_causal import NotCausal, prove_causal
 
         if causal == "no":
             self.causal_reason = "causal='no' given"
@@ -515,7 +517,7 @@ class KerasModel(ModelUnderTest):
             self.causal_reason = f"the model is length-rigid (length {self.fixed_length} only)"
             return
         try:
-            per_step, self.causal_reason = per_step_model(keras, self.runner)
+            self.causal_reason = prove_causal(keras, self.runner)
         except NotCausal as exc:
             per_step_outputs = outputs is not None and len(_shape(outputs[0])) == 3
             if causal == "auto":
@@ -526,9 +528,21 @@ class KerasModel(ModelUnderTest):
                     f"model {self.name}: declared causal, but it returns one output per window ({exc});"
                     f" give it per-step outputs (return_sequences=True) or pass {spell('causal', 'no')}"
                 ) from None
-            per_step, self.causal_reason = self.runner, "declared causal: its per-step outputs are read as the predictions of every prefix"
-        self._per_step_fn = self._compiled(keras, per_step, self.encoding, self.input_shape) or (lambda x: per_step(x, training=False))
+            self._per_step_source = self.runner
+            self.causal_reason = "declared causal: its per-step outputs are read as the predictions of every prefix"
         self.causal = True
+
+    def _per_step_function(self) -> Any:
+        """The compiled function of the per-step readout, made (and the readout copied) on the first prefix pass."""
+        if self._per_step_fn is None:
+            from seqcheck.models.keras_causal import per_step_model
+
+            keras = import_keras()
+            if self._per_step_source is None:
+                self._per_step_source = per_step_model(keras, self.runner)[0]
+            per_step = self._per_step_source
+            self._per_step_fn = self._compiled(keras, per_step, self.encoding, self.input_shape) or (lambda x: per_step(x, training=False))
+        return self._per_step_fn
 
     def _translate(self, runner: Any) -> tuple[Any, str | None]:
         """The model's :class:`~seqcheck.models.keras_numpy.NumpyProgram`, if it can be built and agrees with the
@@ -585,7 +599,7 @@ class KerasModel(ModelUnderTest):
 
     def _call_prefix_native(self, x: np.ndarray) -> np.ndarray:
         """Per-step outputs through Keras: the per-step copy's compiled function."""
-        return self._run_keras(self._per_step_fn, x)
+        return self._run_keras(self._per_step_function(), x)
 
     def _call(self, x: np.ndarray) -> np.ndarray:
         """The NumPy program's output, with every too-close-to-call window's row from Keras itself."""

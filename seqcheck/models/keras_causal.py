@@ -5,7 +5,7 @@ steps: for every ``t``, its output after step ``t`` on ``x`` is what it outputs 
 Then one pass over a window read out at every step, ``(B, L, k)``, predicts every prefix of it: row
 ``[:, t]`` is the prediction for the prefix of length ``t+1``.
 
-:func:`per_step_model` proves it layer by layer for a Sequential or functional chain, and builds that
+:func:`prove_causal` proves it layer by layer for a Sequential or functional chain, and :func:`per_step_model` builds that
 per-step readout: a new model with the same weights whose last recurrent layer, when it returns only its
 last state, returns its state at every step, and whose ``TimeDistributed(Dense)`` layers are the ``Dense``
 layers themselves.  :func:`without_time_distributed` makes only that last replacement, for any model.
@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from seqcheck.models.keras_numpy import IDENTITY_LAYERS, check_chain, model_layers
 
-__all__ = ["NotCausal", "per_step_model", "without_time_distributed"]
+__all__ = ["NotCausal", "per_step_model", "prove_causal", "without_time_distributed"]
 
 _RECURRENT = frozenset({"LSTM", "GRU", "SimpleRNN"})
 #: Layers acting on the last axis alone: each time step from that step alone, when the last axis is not time.
@@ -44,12 +44,33 @@ class NotCausal(Exception):
 
 
 def per_step_model(keras: Any, model: Any) -> tuple[Any, str]:
-    """A new model reading ``model``'s prediction out at every time step, and why ``model`` is causal, in words.
+    """A new model reading ``model``'s prediction out at every time step, and why ``model`` is causal, in words
+    (:func:`prove_causal`).
 
     The copy takes ``model``'s input with free batch and time dimensions and returns ``(B, L, k)`` in the
     encoding ``model`` outputs (probabilities, logits...): step ``t`` is ``model(x[:, :t+1])`` for a model whose
-    last recurrent layer returns its last state, else ``model``'s own output at step ``t``.  The reason reads
-    "proven causal (LSTM, Dense)".
+    last recurrent layer returns its last state, else ``model``'s own output at step ``t``.
+    """
+    readout, reason = _proof(keras, model)
+    inputs = model.inputs
+
+    def configure(layer: Any) -> tuple[Any, dict]:
+        source, config = _replacement(layer)
+        if layer is readout:
+            config["return_sequences"] = True
+        if type(layer).__name__ in _RECURRENT:
+            config["unroll"] = False  # unrolling needs a fixed time dimension; the same function either way
+        if type(layer).__name__ in ("Softmax", "LayerNormalization"):
+            config["axis"] = -1  # the last axis (checked): of the state's readout, it is now of every step's
+        return source, config
+
+    free = keras.Input(batch_shape=(None, None, *inputs[0].shape[2:]), dtype=inputs[0].dtype)
+    input_tensors = free if isinstance(model, keras.Sequential) else keras.tree.map_structure(lambda _: free, model.input)
+    return _clone(keras, model, configure, input_tensors=input_tensors, recursive=False), reason
+
+
+def prove_causal(keras: Any, model: Any) -> str:
+    """Why ``model`` is causal, in words ("proven causal (LSTM, Dense)"), read from its layers alone (nothing is built).
 
     Raises :class:`NotCausal` unless ``model`` is a Sequential or functional chain of Keras's own layers, with
     Keras's own activations: ``InputLayer``; ``Embedding`` without ``mask_zero``; ``Dense``, ``Activation``,
@@ -60,9 +81,15 @@ def per_step_model(keras: Any, model: Any) -> tuple[Any, str]:
     its last state, only ``Dense``, ``Activation``, ``Softmax``, ``LayerNormalization``, ``TimeDistributed(Dense)``
     and identity layers.
     """
+    return _proof(keras, model)[1]
+
+
+def _proof(keras: Any, model: Any) -> tuple[Any, str]:
+    """:func:`prove_causal`'s proof: the recurrent layer that returns only its last state (``None`` if none does), and
+    the reason."""
     layers = model_layers(model, NotCausal)
     try:
-        inputs = model.inputs
+        model.inputs
     except AttributeError:  # an unbuilt Sequential model
         raise NotCausal("a model that was never built (no input shape to read)") from None
     for layer in layers:
@@ -77,22 +104,8 @@ def per_step_model(keras: Any, model: Any) -> tuple[Any, str]:
             raise NotCausal(f"{where} acts across time steps (its input of shape {tuple(layer.input.shape)} has no feature axis)")
         if type(layer).__name__ in _RECURRENT and not layer.get_config()["return_sequences"]:
             readout = layer
-
-    def configure(layer: Any) -> tuple[Any, dict]:
-        source, config = _replacement(layer)
-        if layer is readout:
-            config["return_sequences"] = True
-        if type(layer).__name__ in _RECURRENT:
-            config["unroll"] = False  # unrolling needs a fixed time dimension; the same function either way
-        if type(layer).__name__ in ("Softmax", "LayerNormalization"):
-            config["axis"] = -1  # the last axis (checked): of the state's readout, it is now of every step's
-        return source, config
-
-    free = keras.Input(batch_shape=(None, None, *inputs[0].shape[2:]), dtype=inputs[0].dtype)
-    input_tensors = free if isinstance(model, keras.Sequential) else keras.tree.map_structure(lambda _: free, model.input)
-    copy = _clone(keras, model, configure, input_tensors=input_tensors, recursive=False)
     names = ", ".join(dict.fromkeys(type(layer).__name__ for layer in layers if type(layer).__name__ not in IDENTITY_LAYERS))
-    return copy, f"proven causal ({names})"
+    return readout, f"proven causal ({names})"
 
 
 def without_time_distributed(keras: Any, model: Any) -> Any | None:

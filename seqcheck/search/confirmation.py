@@ -143,9 +143,9 @@ def _planned_steps(results: list[InvariantResult], ctx: Context) -> int:
             if not form.passed:
                 cx = form.counterexample
                 lengths |= {cx.window.length} | ({cx.other.length} if cx.other is not None else set())
-        lengths |= {length for length, correct in (result.correct_by_length or {}).items() if not all(correct)}
         if ctx.task.kind == SEQUENCE and result.accuracy_by_length is not None:
             lengths |= {length for length, accuracy in result.accuracy_by_length.items() if accuracy < 1.0}
+    lengths |= set(_failing_lengths(results))
     if any(form.passed for result in results for form in result.forms):
         lengths |= set(sample_lengths(ctx.space.lengths))
     return sum(lengths)
