@@ -33,6 +33,7 @@ import seqcheck  # noqa: E402
 from seqcheck.training import cache  # noqa: E402
 from seqcheck.errors import InvalidArgument, ModelError  # noqa: E402
 from seqcheck.models import keras_files  # noqa: E402
+from seqcheck.models import model_files  # noqa: E402
 from seqcheck.models.keras_files import check_keras_version, load_keras_model, quiet_framework  # noqa: E402
 from seqcheck.tasks.patterns import MAX_ALPHABET_SIZE, MAX_PATTERN_LENGTH, Pattern, primitive_period  # noqa: E402
 
@@ -228,7 +229,7 @@ def test_a_zip_bomb_is_refused_in_bounded_memory(bomb, headers, tmp_path, monkey
 
 def test_the_bound_is_the_documented_default_and_is_overridable(bomb, tmp_path, monkeypatch):
     monkeypatch.delenv(keras_files.MAX_UNPACKED_ENV, raising=False)
-    assert keras_files._unpacked_bound() == 1 << 30
+    assert model_files.unpacked_bound() == 1 << 30
     assert "1 GiB" in (REPO / "docs" / "threat-model.md").read_text() and keras_files.MAX_UNPACKED_ENV in (
         REPO / "docs" / "threat-model.md").read_text()
     monkeypatch.setenv(keras_files.MAX_UNPACKED_ENV, "255")

@@ -17,7 +17,7 @@ keras = pytest.importorskip("keras")
 
 import seqcheck  # noqa: E402
 from seqcheck.errors import ModelError  # noqa: E402
-from seqcheck.models import keras_files  # noqa: E402
+from seqcheck.models import keras_files, model_files  # noqa: E402
 from seqcheck.models.base import encode  # noqa: E402
 from seqcheck.models.keras import KerasModel  # noqa: E402
 from seqcheck.models.keras_files import check_keras_version, load_keras_model  # noqa: E402
@@ -144,7 +144,7 @@ def test_oversized_config_and_archive_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(keras_files, "_MAX_CONFIG_BYTES", 10)
     with pytest.raises(ModelError, match="config.json is larger"):
         load_keras_model(path)
-    monkeypatch.setattr(keras_files, "_MAX_ARCHIVE_BYTES", 10)
+    monkeypatch.setattr(model_files, "DEFAULT_MAX_UNPACKED", 10)
     with pytest.raises(ModelError, match="zip bomb"):
         load_keras_model(path)
 

@@ -12,18 +12,19 @@ imports TensorFlow or Keras.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
 import sys
 import tempfile
-import warnings
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from seqcheck.errors import InvalidArgument, ModelError, first_line, invalid
+from seqcheck.errors import InvalidArgument, ModelError, first_line
+from seqcheck.models.model_files import (
+    MAX_UNPACKED_ENV, VERBOSE_ENV, ZIP_MAGIC, quiet_framework, read_head, unpack_zip_bounded, unpacked_bound,
+)
 
 __all__ = [
     "KERAS_ADVISORIES", "MAX_UNPACKED_ENV", "MIN_KERAS_VERSION", "VERBOSE_ENV",
@@ -49,19 +50,8 @@ _CODE_CLASSES = {
 }
 #: Python modules a config may name (anything else would be imported by Keras to build the model).
 _TRUSTED_MODULES = ("keras",)
-#: Bounds on what is read from an archive before Keras sees it: ``config.json``, and every member
-#: together, counted in bytes really decompressed (``$SEQCHECK_MAX_UNPACKED_MIB`` overrides the latter).
+#: The most ``config.json`` may unpack to (the whole archive is bounded by :func:`~seqcheck.models.model_files.unpacked_bound`).
 _MAX_CONFIG_BYTES = 64 << 20
-_MAX_ARCHIVE_BYTES = 1 << 30
-MAX_UNPACKED_ENV = "SEQCHECK_MAX_UNPACKED_MIB"
-#: Set to 1 to have what :func:`quiet_framework` kept off the terminal written to stderr afterwards.
-VERBOSE_ENV = "SEQCHECK_VERBOSE"
-#: Members are decompressed this many bytes at a time: the screen's own memory.
-_CHUNK_BYTES = 1 << 20
-#: How Keras writes members (stored) and how zip tools recompress them. Zip's bzip2 and LZMA readers
-#: inflate a whole compressed block at once, so no reader, seqcheck's or Keras's, could bound them.
-_COMPRESSIONS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _UNSAFE_OPT_IN = "if you trust the file, opt in with --unsafe-load (CLI) or allow_unsafe=True (Python)"
 
@@ -74,58 +64,6 @@ def _exception_chain(exc: BaseException):
         seen.add(id(exc))
         yield exc
         exc = exc.__cause__ or exc.__context__
-
-
-def _flush_stderr() -> None:
-    for stream in (sys.stderr, sys.__stderr__):
-        with contextlib.suppress(AttributeError, ValueError, OSError):  # absent or closed
-            stream.flush()
-
-
-@contextlib.contextmanager
-def _stderr_fd_to(fd: int) -> Iterator[None]:
-    """Point file descriptor 2 at ``fd``; put it back afterwards, whatever happens (an error, Ctrl-C)."""
-    _flush_stderr()
-    saved = os.dup(2)
-    try:
-        os.dup2(fd, 2)
-        yield
-    finally:
-        _flush_stderr()  # Python's own buffered writes to fd 2 belong to the framework too
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-@contextlib.contextmanager
-def quiet_framework(doing: str) -> Iterator[None]:
-    """Keep what a framework prints while ``doing`` (importing Keras, loading a model) off the terminal.
-
-    seqcheck's promise is one line on stderr for bad input, whatever TensorFlow or Keras print: the C++
-    logs they write to file descriptor 2 (absl, oneDNN; ``TF_CPP_MIN_LOG_LEVEL`` no longer hides them),
-    their writes to ``sys.stderr`` and their Python warnings are held back while the block runs.  With
-    ``SEQCHECK_VERBOSE=1`` they are written to stderr once the block ends, error or not, for debugging.
-    Not thread-safe (file descriptor 2 and the warning filters belong to the whole process).
-    """
-    held_text = io.StringIO()
-    caught: list[warnings.WarningMessage] = []
-    try:
-        held_fd = tempfile.TemporaryFile()
-    except OSError:  # no usable temporary folder: what the framework writes to fd 2 is dropped, not shown
-        held_fd = open(os.devnull, "w+b")  # noqa: SIM115 - closed by the with below
-    with held_fd:
-        try:
-            with _stderr_fd_to(held_fd.fileno()), contextlib.redirect_stderr(held_text), \
-                    warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                yield
-        finally:
-            if os.environ.get(VERBOSE_ENV, "") not in ("", "0"):
-                held_fd.seek(0)
-                held = held_fd.read().decode("utf-8", "replace") + held_text.getvalue()
-                held += "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
-                if held:
-                    sys.stderr.write(f"seqcheck: {VERBOSE_ENV}: what the framework printed while {doing}:\n{held}")
-                    sys.stderr.flush()
 
 
 def import_keras():
@@ -163,22 +101,6 @@ def check_keras_version(keras: Any = None, *, allow_unsafe: bool = False) -> str
     return version
 
 
-def _read_head(path: str, size: int = 8) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(size)
-    except PermissionError as exc:
-        raise ModelError(
-            f"model path={path!r}: cannot be read (permission denied), expected a readable .keras file;"
-            f" check the file's permissions"
-        ) from exc
-    except OSError as exc:
-        raise ModelError(
-            f"model path={path!r}: cannot be read ({type(exc).__name__}: {first_line(exc)}), expected a readable"
-            f" .keras file; check the path and the disk"
-        ) from exc
-
-
 def _importable(module: str) -> bool:
     """Whether the top-level package of ``module`` is installed (found without importing anything).
 
@@ -210,59 +132,6 @@ def _code_in_config(config: Any) -> str | None:
     return None
 
 
-def _unpacked_bound() -> int:
-    """The most a ``.keras`` archive may unpack to, in bytes: ``$SEQCHECK_MAX_UNPACKED_MIB`` MiB, else 1 GiB."""
-    text = os.environ.get(MAX_UNPACKED_ENV, "").strip()
-    if not text:
-        return _MAX_ARCHIVE_BYTES
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
-        raise invalid(
-            MAX_UNPACKED_ENV, text, "a whole number of MiB, at least 1",
-            f"set it like {MAX_UNPACKED_ENV}=4096, or unset it for the default of {_MAX_ARCHIVE_BYTES >> 20}",
-        )
-    return int(text) << 20
-
-
-def _size(n: int) -> str:
-    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n} bytes"
-
-
-def _unpacked_config(path: str, archive: zipfile.ZipFile, bound: int) -> bytes:
-    """``config.json``'s bytes, once every member has been decompressed in chunks of :data:`_CHUNK_BYTES`
-    and the bytes it really unpacks to counted against ``bound`` (the sizes the zip headers declare are not
-    trusted); on the way, the zip reader checks every member's CRC.  Of two members with one name, the
-    last is kept, as Keras reads it."""
-    infos = archive.infolist()
-    for info in infos:
-        if info.compress_type not in _COMPRESSIONS:
-            raise ModelError(
-                f"model path={path!r}: member {info.filename!r} is compressed with method {info.compress_type}, expected"
-                f" stored or deflated members (Keras writes them stored); save the model again with model.save('m.keras')"
-            )
-    total, config = 0, b""
-    for info in infos:
-        parts: list[bytes] = []
-        with archive.open(info) as member:
-            while chunk := member.read(_CHUNK_BYTES):
-                total += len(chunk)
-                if total > bound:
-                    raise ModelError(
-                        f"model path={path!r}: unpacks to more than {_size(bound)} (counted while decompressing),"
-                        f" expected a model of reasonable size; check the file (it may be a zip bomb), or if you trust"
-                        f" it set {MAX_UNPACKED_ENV} above {bound >> 20}"
-                    )
-                if info.filename == "config.json":
-                    parts.append(chunk)
-                    if sum(map(len, parts)) > _MAX_CONFIG_BYTES:
-                        raise ModelError(
-                            f"model path={path!r}: config.json is larger than {_size(_MAX_CONFIG_BYTES)}, expected a"
-                            f" model config; check the file"
-                        )
-        if info.filename == "config.json":
-            config = b"".join(parts)
-    return config
-
-
 def _check_model_file(path: str, *, allow_unsafe: bool = False) -> None:
     """Raise :class:`ModelError` unless ``path`` looks like a loadable, code-free ``.keras`` zip file.
 
@@ -281,7 +150,7 @@ def _check_model_file(path: str, *, allow_unsafe: bool = False) -> None:
     if not os.path.isfile(path):
         raise ModelError(f"model path={path!r}: is not a regular file, expected a .keras file; {resave}")
     suffix = os.path.splitext(path)[1].lower()
-    head = _read_head(path)
+    head = read_head(path, expected="a .keras file")
     if suffix in (".h5", ".hdf5") or head.startswith(_HDF5_MAGIC):
         raise ModelError(
             f"model path={path!r}: is a legacy HDF5 model, not supported because Keras's HDF5 loader"
@@ -293,7 +162,7 @@ def _check_model_file(path: str, *, allow_unsafe: bool = False) -> None:
         )
     if not head:
         raise ModelError(f"model path={path!r}: the file is empty, expected a .keras zip archive; save the model again with model.save('m.keras')")
-    if not head.startswith(_ZIP_MAGIC):
+    if not head.startswith(ZIP_MAGIC):
         raise ModelError(
             f"model path={path!r}: is not a zip archive (a .keras file is one), expected a .keras file;"
             f" the file is corrupt or of another kind: save the model again with model.save('m.keras')"
@@ -305,7 +174,10 @@ def _check_model_file(path: str, *, allow_unsafe: bool = False) -> None:
                     f"model path={path!r}: is a zip archive without config.json, not a Keras model;"
                     f" save the model with model.save('m.keras')"
                 )
-            raw = _unpacked_config(path, archive, _unpacked_bound())
+            raw = unpack_zip_bounded(
+                path, archive, unpacked_bound(), keep="config.json", keep_limit=_MAX_CONFIG_BYTES,
+                resave="save the model again with model.save('m.keras')",
+            )
     except (ModelError, InvalidArgument):
         raise
     except Exception as exc:  # noqa: BLE001 - whatever the zip reader trips on, the archive is not valid
