@@ -55,8 +55,12 @@ def task_reference(task: Task, given: object) -> str:
     return PythonName(next((attr for attr, value in vars(script).items() if value is task), "task") if script else "task")
 
 
-def reproduce_line(model: object, what: dict[str, str], seed: int, given: dict[str, int | str | bool | None]) -> str:
-    """The one line that reproduces a check: a shell command for a model file (every word quoted), else a Python call.
+def reproduce_line(
+    model: object, what: dict[str, str], seed: int, given: dict[str, int | str | bool | None],
+    environment: dict[str, str] | None = None,
+) -> str:
+    """The one line that reproduces a check: a shell command for a model file (every word quoted, after the
+    ``environment`` variables that chose how the model ran), else a Python call.
 
     ``what`` names the task (``{"pattern": "11000"}`` or ``{"task": "parity"}``); ``given`` holds the options that
     shape the check by :func:`check`'s names, ``None`` where the user left the default; ``True`` is a flag, a list
@@ -67,7 +71,8 @@ def reproduce_line(model: object, what: dict[str, str], seed: int, given: dict[s
         subject = "model" if not isinstance(model, (str, os.PathLike)) else repr(os.fspath(model))
         return f"seqcheck.check({subject}, {', '.join(f'{name}={value!r}' for name, value in options.items())})"
     path = os.fsdecode(model)
-    words = ["seqcheck", "check", os.path.join(".", path) if path.startswith("-") else path]  # not read as an option
+    words = [f"{name}={value}" for name, value in (environment or {}).items()]
+    words += ["seqcheck", "check", os.path.join(".", path) if path.startswith("-") else path]  # not read as an option
     token = INTERFACE.set("cli")  # spell() names the command line's flags
     try:
         for name, value in options.items():
@@ -85,8 +90,8 @@ def _rigid_space(subject: ModelUnderTest, space: CheckSpace, *, min_length: int 
     if fixed < pattern.min_context or (min_length is not None and min_length > fixed) or (max_length is not None and max_length < fixed):
         raise ModelError(
             f"model {subject.name} is length-rigid: it accepts only windows of length {fixed}, outside the lengths that can"
-            f" be checked (min context {pattern.min_context}, --min-length/--max-length as given); rebuild it with"
-            f" keras.Input(shape=(None, ...)) or check --min-length {fixed} --max-length {fixed}"
+            f" be checked (min context {pattern.min_context}, --min-length/--max-length as given); {subject.free_length_fix}"
+            f" or check --min-length {fixed} --max-length {fixed}"
         )
     return CheckSpace.build(pattern, train_length=space.train_length, min_length=fixed, max_length=fixed)
 
@@ -97,7 +102,7 @@ def _rigid_sequence_space(subject: ModelUnderTest, space: SequenceSpace) -> Sequ
     if fixed not in space.lengths:
         raise ModelError(
             f"model {subject.name} is length-rigid: it accepts only inputs of length {fixed}, which is not a length"
-            f" {space.min_length}..{space.max_length} of task {space.task.name}; rebuild it with keras.Input(shape=(None, ...))"
+            f" {space.min_length}..{space.max_length} of task {space.task.name}; {subject.free_length_fix}"
         )
     return SequenceSpace(space.task, fixed, fixed, space.train_length)
 
@@ -193,8 +198,9 @@ def check(
     on.  ``pattern`` names a stream task instead: windows range from ``min_length`` (default and least: the
     pattern's min context) to ``max_length`` (same default), ``train_length`` being the window length trained on.
 
-    ``model`` is a ``keras.Model``, a path to a ``.keras`` file (loaded in Keras's safe mode unless
-    ``allow_unsafe=True``), or a callable on numpy batches (fed integer tokens ``(B, L)`` unless
+    ``model`` is a model of a framework seqcheck adapts (a ``keras.Model``, a ``torch.nn.Module``, an ONNX Runtime
+    session, a jitted JAX function or a bound Flax module), a path to a model file (``.keras``, ``.pt2``, ``.onnx``;
+    loaded safely unless ``allow_unsafe=True``), or a callable on numpy batches (fed integer tokens ``(B, L)`` unless
     ``encoding`` says otherwise).  Hypothesis searches each invariant's forms, seeded by ``seed``; spaces
     whose sweep feeds the model at most ``exhaustive_budget`` symbols (default 20 million on a pattern, 2 million
     on a sequence task) are then swept (a sequence task's length by length, from the shortest), so that a pass covers every case and a counterexample is the
@@ -276,7 +282,7 @@ def check(
         "invariants": None if invariants is None else [invariant.name for invariant in battery],
     }
     what = {"pattern": chosen.pattern.text} if stream else {"task": task_reference(chosen, task)}
-    reproduce = reproduce_line(model, what, seed, given)
+    reproduce = reproduce_line(model, what, seed, given, subject.environment)
     for result in results:
         result.reproduce = reproduce
     report = Report(

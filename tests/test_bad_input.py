@@ -138,6 +138,16 @@ CASES: list[Case] = [
     Case("config-unknown-layer", "config naming an unknown layer", ("check", "{dir}/unknown.keras", "--pattern", "11000")),
     Case("path-zip-bomb", "1 MiB .keras that unpacks to over 1 GiB", ("check", "{dir}/bomb.keras", "--pattern", "11000")),
     Case("path-zip-bzip2", ".keras with a bzip2-compressed member", ("check", "{dir}/bzip2.keras", "--pattern", "11000")),
+    # -- PyTorch and ONNX files
+    Case("pt2-not-zip", "text file named .pt2", ("check", "{dir}/text.pt2", "--pattern", "11000")),
+    Case("pt-whole-module", "a pickled whole PyTorch module (.pt)", ("check", "{dir}/whole.pt", "--pattern", "11000")),
+    Case("pt-state-dict", "PyTorch weights only (a state_dict)", ("check", "{dir}/weights.pt", "--pattern", "11000")),
+    Case("onnx-garbage", "text file named .onnx", ("check", "{dir}/garbage.onnx", "--pattern", "11000")),
+    Case("onnx-external-data-escapes", "ONNX external data at ../outside/secret.bin",
+         ("check", "{dir}/escape/m.onnx", "--pattern", "11000")),
+    Case("onnx-external-data-absolute", "ONNX external data at an absolute path",
+         ("check", "{dir}/absolute/m.onnx", "--pattern", "11000")),
+    Case("engine-on-onnx", "--engine for an ONNX file", ("check", "{dir}/tiny.onnx", "--pattern", "11000", "--engine", "numpy")),
     # -- code in model files
     Case("code-lambda", "Lambda layer (Python code)", ("check", "{dir}/lambda.keras", "--pattern", "11000")),
     Case("code-tfsmlayer", "TFSMLayer (SavedModel graph)", ("check", "{dir}/tfsm.keras", "--pattern", "11000")),
@@ -256,10 +266,33 @@ def prepare(folder: Path) -> Path:
     keras.Sequential(
         [keras.Input((10, 1)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")], name="rigid"
     ).save(folder / "rigid.keras")
+    _prepare_torch_and_onnx_files(folder)
     inp = keras.Input((None, 1))
     backwards = keras.layers.Bidirectional(keras.layers.LSTM(2), name="both_ways")(inp)
     keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(backwards), name="bidirectional").save(folder / "bidirectional.keras")
     return folder
+
+
+def _prepare_torch_and_onnx_files(folder: Path) -> None:
+    """The PyTorch and ONNX files of the cases: a pickled module and its weights, and ONNX files whose external data
+    leaves their folder."""
+    import torch
+    from test_onnx_adapter import relocate, save_with_external_data, tiny_model
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.Sigmoid())
+    torch.save(module, folder / "whole.pt")
+    torch.save(module.state_dict(), folder / "weights.pt")
+    (folder / "text.pt2").write_text("not a model\n")
+    (folder / "garbage.onnx").write_text("not a model\n")
+    outside = folder / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.bin").write_bytes(b"s" * 64)
+    for name, location in (("escape", "../outside/secret.bin"), ("absolute", str(outside / "secret.bin"))):
+        relocate(save_with_external_data(tiny_model(), folder / name), location)
+    import onnx
+
+    onnx.save_model(tiny_model(), str(folder / "tiny.onnx"))
 
 
 # -- running a case --------------------------------------------------------------------------------

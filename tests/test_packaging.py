@@ -20,8 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def declared() -> list[Requirement]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    extras = project["optional-dependencies"]
-    return [Requirement(r) for r in project["dependencies"] + extras["tensorflow"] + extras["test"] + extras["plot"]]
+    requirements = [Requirement(r) for extra in project["optional-dependencies"].values() for r in extra]
+    # An extra that names seqcheck's own other extras (test = seqcheck[torch,onnx,jax]) adds no package of its own.
+    return [Requirement(r) for r in project["dependencies"]] + [r for r in requirements if r.name != project["name"]]
 
 
 def pins() -> dict[str, str]:

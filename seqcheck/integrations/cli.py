@@ -139,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     check = commands.add_parser("check", help="check a model's invariants on a task or a pattern")
-    check.add_argument("model", metavar="MODEL", help="path to a .keras file")
+    check.add_argument(
+        "model", metavar="MODEL",
+        help="path to a model file: .keras (Keras), .pt2 (a torch.export program), .onnx (ONNX Runtime)",
+    )
     what = check.add_mutually_exclusive_group(required=True)
     what.add_argument("--task", help="the sequence task: a built-in's name (seqcheck tasks lists them) or module:attr")
     what.add_argument("--pattern", help="the repeating pattern of a stream task, e.g. 11000 or 0,1,2,2")
@@ -173,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--engine", choices=ENGINES, default="auto",
-        help="how the model is evaluated: auto (NumPy translation when possible, verified against the model), numpy, keras",
+        help="how a Keras model is evaluated: auto (NumPy translation when possible, verified against the model), numpy, keras",
     )
     check.add_argument(
         "--causal", choices=CAUSAL_CHOICES, default="auto",
@@ -182,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--unsafe-load", action="store_true",
-        help="allow a model file that carries code (Lambda layers) to run it: only for files you trust",
+        help="allow a model file that carries code (Keras Lambda layers, pickled PyTorch modules) to run it: only for files you trust",
     )
     check.add_argument(
         "--invariants", metavar="NAMES", type=_names,

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: (option suffix, type, help); each is ``--seqcheck-<suffix>`` and ini ``seqcheck_<suffix>``.
 OPTIONS = (
-    ("model", Path, "path of the .keras model to check (in an ini file, from that file's folder)"),
+    ("model", Path, "path of the model file to check: .keras, .pt2 or .onnx (in an ini file, from that file's folder)"),
     ("pattern", str, "the pattern the model was trained on, e.g. 11000 (or give --seqcheck-task)"),
     ("task", str, "the sequence task the model was trained on: a built-in's name (parity, even-pairs, modular-arithmetic,"
      " cycle-navigation, dyck-1) or module:attr naming your own (or give --seqcheck-pattern)"),
@@ -177,7 +177,7 @@ def configured_subjects(config: pytest.Config) -> list[Subject]:
         model, pattern = _option(config, "model"), _option(config, "pattern")
         model_spelled = _spelled(config, "model", given, source)
         if not model.is_file():
-            problem = "is a folder, not a .keras file" if model.is_dir() else "no such file"
+            problem = "is a folder, not a model file" if model.is_dir() else "no such file"
             if not os.path.isabs(os.path.expanduser(given)):
                 read_from = "a path in an ini file is read from its folder" if source == "ini" else "a command-line path is read from the current folder"
                 problem += f": {model} ({read_from})"
@@ -263,7 +263,8 @@ def header(config: pytest.Config, target: str) -> str:
 
 
 def _share_cores_with_other_workers() -> None:
-    """Under pytest-xdist, keep each worker's TensorFlow to its share of the cores (unless set)."""
+    """Under pytest-xdist, keep each worker's frameworks to its share of the cores (unless set): TensorFlow's thread
+    pools, and OpenMP's, which PyTorch and BLAS use. Only the variables are set: no framework is imported."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers <= 1:
         return

@@ -61,6 +61,43 @@ def near_ties(probs: np.ndarray) -> np.ndarray:
     return ~finite | (top[:, 1] - top[:, 0] < DECISION_MARGIN)
 
 
+def resolve_encoding(label: str, shape: tuple, encoding: str | None, alphabet_size: int) -> str:
+    """The input layout that a model's declared input ``shape`` ``(batch, time[, features])`` takes: ``encoding`` if given
+    (checked against the shape), else read from the shape: ``(B, L)`` tokens, ``(B, L, 1)`` scalars, ``(B, L, k)``
+    one-hot.  ``label`` names the model in errors (``"model m.onnx"``)."""
+    rank = len(shape)
+    if encoding is None:
+        if rank == 2:
+            encoding = "tokens"
+        elif rank == 3 and shape[-1] == 1:
+            encoding = "scalar"
+        elif rank == 3 and shape[-1] == alphabet_size:
+            encoding = "onehot"
+        else:
+            raise ModelError(
+                f"{label}: input shape={shape}: expected (batch, time) integer tokens, (batch, time, 1) scalars"
+                f" or (batch, time, {alphabet_size}) one-hot vectors; pass {spell('encoding', 'tokens')}, {spell('encoding', 'scalar')} or {spell('encoding', 'onehot')}"
+                f" or check alphabet_size"
+            )
+    else:
+        expected = {"tokens": (2, None), "scalar": (3, 1), "onehot": (3, alphabet_size)}[encoding]
+        fits = rank == expected[0] and (expected[1] is None or shape[-1] in (None, expected[1]))
+        if not fits:
+            want = {"tokens": "(batch, time)", "scalar": "(batch, time, 1)", "onehot": f"(batch, time, {alphabet_size})"}[encoding]
+            raise ModelError(
+                f"{label}: input shape={shape} does not fit encoding={encoding!r}, expected {want};"
+                f" pass the encoding that matches the model's input or leave encoding=None to detect it"
+            )
+    return encoding
+
+
+def check_alphabet_size(alphabet_size: object) -> int:
+    """``alphabet_size`` as an int, or a one-line error unless it is an integer of at least 2."""
+    if isinstance(alphabet_size, bool) or not isinstance(alphabet_size, (int, np.integer)) or alphabet_size < 2:
+        raise invalid("alphabet_size", alphabet_size, "an integer >= 2", "pass the number of symbols of the pattern's alphabet")
+    return int(alphabet_size)
+
+
 def check_causal(causal: str) -> str:
     if causal not in CAUSAL_CHOICES:
         raise invalid(
@@ -198,6 +235,8 @@ class ModelUnderTest(ABC):
 
     #: The only window length the model accepts (a length-rigid model), or None for any length.
     fixed_length: int | None = None
+    #: How to make a length-rigid model take any length, in its framework's words (for errors).
+    free_length_fix: str = "rebuild it with a free time dimension"
 
     #: How windows are evaluated: ``"native"``, by the model itself; a Keras model says ``"numpy"`` (translated
     #: to NumPy, verified against the model) or ``"keras"`` (its compiled function).
@@ -205,6 +244,10 @@ class ModelUnderTest(ABC):
 
     #: What the adapter did to make the model checkable (e.g. rebuilt with a free time dimension).
     notes: tuple[str, ...] | list[str] = ()
+
+    #: Environment variables that chose how the model ran (Keras's backend, when not TensorFlow): a reproduce line
+    #: sets them again.
+    environment: dict[str, str] = {}
 
     #: Why the engine was chosen, or why it fell back to the model's framework (for the report); ``None`` if there was
     #: no choice (a callable is its own engine).

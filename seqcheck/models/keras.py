@@ -18,6 +18,7 @@ windows one of two ways (its ``engine``):
 from __future__ import annotations
 
 import copy
+import os
 import re
 from typing import Any
 
@@ -25,10 +26,13 @@ import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
 from seqcheck.spelling import spell
-from seqcheck.models.base import ENGINES, ModelUnderTest, check_causal, near_ties, check_encoding, check_output_kind, encode, output_width_error
+from seqcheck.models.base import (
+    ENGINES, ModelUnderTest, check_alphabet_size, check_causal, check_encoding, check_output_kind, encode, near_ties,
+    output_width_error, resolve_encoding,
+)
 from seqcheck.models.keras_files import import_keras, load_keras_model
 
-__all__ = ["KerasModel", "load_keras_model"]
+__all__ = ["KerasModel", "is_keras_model", "load_keras_file", "load_keras_model"]
 
 #: TensorFlow's "{{function_node __inference_...}}" prefix on errors raised inside a traced function: noise to a user.
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
@@ -239,6 +243,16 @@ def _verify_rebuilt(keras: Any, model: Any, rebuilt: Any, shape: tuple, encoding
             raise ModelError(f"the rebuilt model returns shape {out.shape} at length {other}")
 
 
+def is_keras_model(obj: object) -> bool:
+    """Whether ``obj`` is a ``keras.Model`` (asked by the registry once the user has imported Keras)."""
+    return isinstance(obj, import_keras().Model)
+
+
+def load_keras_file(path: str | os.PathLike, *, allow_unsafe: bool = False, **options: Any) -> KerasModel:
+    """A ``.keras`` file loaded safely (:func:`~seqcheck.models.keras_files.load_keras_model`) and wrapped."""
+    return KerasModel(load_keras_model(path, allow_unsafe=allow_unsafe), name=os.fspath(path), **options)
+
+
 class KerasModel(ModelUnderTest):
     """A ``keras.Model`` taking one sequence and returning one prediction, called through one compiled function.
 
@@ -252,6 +266,8 @@ class KerasModel(ModelUnderTest):
     verdict a report shows is confirmed through Keras (``predict_proba(native=True)``); a
     disagreement makes the check call :meth:`use_framework` and run again in Keras.
     """
+
+    free_length_fix = "rebuild it with keras.Input(shape=(None, ...))"
 
     def __init__(
         self,
@@ -270,9 +286,7 @@ class KerasModel(ModelUnderTest):
         check_causal(causal)
         if engine not in ENGINES:
             raise invalid("engine", engine, f"one of {', '.join(ENGINES)}", "leave engine='auto' unless you need one path")
-        if isinstance(alphabet_size, bool) or not isinstance(alphabet_size, (int, np.integer)) or alphabet_size < 2:
-            raise invalid("alphabet_size", alphabet_size, "an integer >= 2", "pass the number of symbols of the pattern's alphabet")
-        alphabet_size = int(alphabet_size)
+        alphabet_size = check_alphabet_size(alphabet_size)
         if encoding is not None:
             check_encoding(encoding)
         check_output_kind(output)
@@ -296,7 +310,7 @@ class KerasModel(ModelUnderTest):
                     f" wrap the model so that it takes one sequence and returns one prediction"
                 )
             input_shape = _shape(inputs[0])
-            encoding = self._resolve_encoding(label, input_shape, encoding, alphabet_size)
+            encoding = resolve_encoding(label, input_shape, encoding, alphabet_size)
         if outputs is not None:
             if len(outputs) != 1:
                 raise ModelError(
@@ -308,7 +322,10 @@ class KerasModel(ModelUnderTest):
             output = _output_kind_from_activation(_output_layer(model))
 
         super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output, classes=classes, class_meaning=class_meaning)
-        self.description = "Keras, " + (", ".join(_layer_names(model, keras)) or type(model).__name__)
+        backend = keras.backend.backend()
+        on = "" if backend == "tensorflow" else f" (on {backend})"
+        self.description = f"Keras{on}, " + (", ".join(_layer_names(model, keras)) or type(model).__name__)
+        self.environment = {} if backend == "tensorflow" else {"KERAS_BACKEND": backend}
         #: Notes for the report (a rebuilt model, a length-rigid one), one sentence each.
         self.notes: list[str] = []
         #: The only window length the model accepts, for a length-rigid model; else ``None``.
@@ -369,32 +386,6 @@ class KerasModel(ModelUnderTest):
             return None
         return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
 
-    @staticmethod
-    def _resolve_encoding(label: str, shape: tuple, encoding: str | None, alphabet_size: int) -> str:
-        rank = len(shape)
-        if encoding is None:
-            if rank == 2:
-                encoding = "tokens"
-            elif rank == 3 and shape[-1] == 1:
-                encoding = "scalar"
-            elif rank == 3 and shape[-1] == alphabet_size:
-                encoding = "onehot"
-            else:
-                raise ModelError(
-                    f"{label}: input shape={shape}: expected (batch, time) integer tokens, (batch, time, 1) scalars"
-                    f" or (batch, time, {alphabet_size}) one-hot vectors; pass {spell('encoding', 'tokens')}, {spell('encoding', 'scalar')} or {spell('encoding', 'onehot')}"
-                    f" or check alphabet_size"
-                )
-        else:
-            expected = {"tokens": (2, None), "scalar": (3, 1), "onehot": (3, alphabet_size)}[encoding]
-            fits = rank == expected[0] and (expected[1] is None or shape[-1] in (None, expected[1]))
-            if not fits:
-                want = {"tokens": "(batch, time)", "scalar": "(batch, time, 1)", "onehot": f"(batch, time, {alphabet_size})"}[encoding]
-                raise ModelError(
-                    f"{label}: input shape={shape} does not fit encoding={encoding!r}, expected {want};"
-                    f" pass the encoding that matches the model's input or leave encoding=None to detect it"
-                )
-        return encoding
 
     def _free_dimensions(self, keras: Any, model: Any, label: str, shape: tuple, encoding: str, k: int) -> tuple[Any, tuple]:
         """The model to call and its input shape: ``model`` itself when its batch and time dimensions are free
@@ -447,7 +438,6 @@ class KerasModel(ModelUnderTest):
         return model, shape
 
     @staticmethod
-    @staticmethod
     def _check_output_shape(label: str, shape: tuple, classes: int, meaning: str) -> None:
         if len(shape) not in (1, 2, 3):
             raise ModelError(
@@ -461,10 +451,22 @@ class KerasModel(ModelUnderTest):
 
     @staticmethod
     def _compiled(keras: Any, model: Any, encoding: str, input_shape: tuple, length: int | None = None):
-        """One ``tf.function`` calling ``model`` with ``None`` batch and ``length`` time dimensions (``None`` off the
-        TensorFlow backend)."""
-        if keras.backend.backend() != "tensorflow":
-            return None
+        """``model``'s compiled call on the Keras backend in use, with ``None`` batch and ``length`` time dimensions:
+
+        - TensorFlow: one ``tf.function`` with that input signature (traced once);
+        - JAX: ``jax.jit`` of the model's stateless call, its weights passed as arguments (compiled once per shape);
+        - torch: the model called under ``torch.inference_mode()`` (PyTorch runs eagerly).
+        """
+        backend = keras.backend.backend()
+        if backend == "jax":
+            import jax
+
+            trainable = [v.value for v in model.trainable_variables]
+            non_trainable = [v.value for v in model.non_trainable_variables]
+            stateless = jax.jit(lambda t, n, x: model.stateless_call(t, n, x, training=False)[0])
+            return lambda x: stateless(trainable, non_trainable, x)
+        if backend == "torch":
+            return KerasModel._eager(keras, model)
         import tensorflow as tf
 
         dtype = tf.int32 if encoding == "tokens" else tf.float32
@@ -472,8 +474,21 @@ class KerasModel(ModelUnderTest):
         # Calling a Keras model needs no AutoGraph conversion; skipping it halves the first trace.
         return tf.function(lambda x: model(x, training=False), input_signature=[spec], reduce_retracing=True, autograph=False)
 
+    @staticmethod
+    def _eager(keras: Any, model: Any):
+        """``model`` called op by op, with no trace (on the torch backend, under ``torch.inference_mode()``)."""
+        if keras.backend.backend() != "torch":
+            return lambda x: model(x, training=False)
+        import torch
+
+        def call(x):
+            with torch.inference_mode():
+                return model(x, training=False)
+
+        return call
+
     def _build_function(self, keras: Any, model: Any, encoding: str, input_shape: tuple):
-        """One ``tf.function`` with ``None`` batch and time dimensions (``None`` off the TensorFlow backend).
+        """The model's compiled call (:meth:`_compiled`) with ``None`` batch and time dimensions.
 
         In Keras 3.15, ``TimeDistributed`` under a symbolic time dimension maps over ``range(batch size)`` rather than
         ``range(time steps)`` (it reads ``shape[0]`` before swapping the axes), which silently truncates or breaks
@@ -483,8 +498,6 @@ class KerasModel(ModelUnderTest):
         """
         from seqcheck.models.keras_causal import without_time_distributed
 
-        if keras.backend.backend() != "tensorflow":
-            return None
         self._per_length = input_shape[1] is None and _has_layer(model, keras, keras.layers.TimeDistributed)
         if self._per_length:
             plain = without_time_distributed(keras, model)
@@ -541,7 +554,7 @@ class KerasModel(ModelUnderTest):
             if self._per_step_source is None:
                 self._per_step_source = per_step_model(keras, self.runner)[0]
             per_step = self._per_step_source
-            self._per_step_fn = self._compiled(keras, per_step, self.encoding, self.input_shape) or (lambda x: per_step(x, training=False))
+            self._per_step_fn = self._compiled(keras, per_step, self.encoding, self.input_shape)
         return self._per_step_fn
 
     def _translate(self, runner: Any) -> tuple[Any, str | None]:
@@ -577,7 +590,7 @@ class KerasModel(ModelUnderTest):
         """How many times the compiled function was traced: 1 after its first call, whatever the lengths and batch
         sizes (one per distinct length for models holding ``TimeDistributed``); 0 while the ``numpy`` engine has
         needed no Keras call (no window too close to call, no batch invariance); ``None`` off TensorFlow."""
-        if self._fn is None:
+        if import_keras().backend.backend() != "tensorflow":
             return None
         return sum(int(fn.experimental_get_tracing_count()) for fn in self._fns.values())
 
@@ -639,7 +652,7 @@ class KerasModel(ModelUnderTest):
                 f" {x.shape[1]}; check it with --min-length {self.fixed_length} --max-length {self.fixed_length},"
                 f" or rebuild it with a free time dimension (keras.Input(shape=(None, ...)))"
             )
-        return self._run_keras(self._fn if self._fn is not None and not eager else (lambda x: self.runner(x, training=False)), x)
+        return self._run_keras(self._fn if not eager else self._eager(import_keras(), self.runner), x)
 
     def _run_keras(self, fn: Any, x: np.ndarray) -> np.ndarray:
         """``fn(x)`` (the model, or its per-step copy, through Keras) as a NumPy array; a failure is the model's one-line error."""
@@ -649,12 +662,7 @@ class KerasModel(ModelUnderTest):
                 raw = next(iter(raw.values()))
             if isinstance(raw, (list, tuple)) and len(raw) == 1:
                 raw = raw[0]
-            if hasattr(raw, "numpy"):
-                out = np.asarray(raw.numpy())
-            else:
-                import keras
-
-                out = np.asarray(keras.ops.convert_to_numpy(raw))
+            out = np.asarray(import_keras().ops.convert_to_numpy(raw))
             self._longest_run = max(self._longest_run, x.shape[1])
             return out
         except ModelError:

@@ -23,7 +23,7 @@ from typing import Any
 
 from seqcheck.errors import InvalidArgument, ModelError, first_line
 from seqcheck.models.model_files import (
-    MAX_UNPACKED_ENV, VERBOSE_ENV, ZIP_MAGIC, quiet_framework, read_head, unpack_zip_bounded, unpacked_bound,
+    MAX_UNPACKED_ENV, UNSAFE_OPT_IN, VERBOSE_ENV, ZIP_MAGIC, quiet_framework, read_head, unpack_zip_bounded, unpacked_bound,
 )
 
 __all__ = [
@@ -53,7 +53,6 @@ _TRUSTED_MODULES = ("keras",)
 #: The most ``config.json`` may unpack to (the whole archive is bounded by :func:`~seqcheck.models.model_files.unpacked_bound`).
 _MAX_CONFIG_BYTES = 64 << 20
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_UNSAFE_OPT_IN = "if you trust the file, opt in with --unsafe-load (CLI) or allow_unsafe=True (Python)"
 
 _UNSAFE_MARKERS = ("safe_mode=False", "enable_unsafe_deserialization", "arbitrary code execution")
 
@@ -96,7 +95,7 @@ def check_keras_version(keras: Any = None, *, allow_unsafe: bool = False) -> str
         raise ModelError(
             f"keras version={version!r}: expected {wanted} or later, because older Keras releases let a crafted"
             f" model file run code despite safe mode ({', '.join(KERAS_ADVISORIES)}); upgrade with"
-            f" pip install 'keras>={wanted}', or {_UNSAFE_OPT_IN}"
+            f" pip install 'keras>={wanted}', or {UNSAFE_OPT_IN}"
         )
     return version
 
@@ -197,7 +196,7 @@ def _check_model_file(path: str, *, allow_unsafe: bool = False) -> None:
         if found is not None:
             raise ModelError(
                 f"model path={path!r}: carries {found}, which could run arbitrary code when loaded, so seqcheck"
-                f" refuses it as Keras safe mode does; {_UNSAFE_OPT_IN}"
+                f" refuses it as Keras safe mode does; {UNSAFE_OPT_IN}"
             )
 
 
@@ -220,7 +219,7 @@ def load_keras_model(path: str | os.PathLike, *, allow_unsafe: bool = False) -> 
             if not allow_unsafe and any(m in str(e) for e in _exception_chain(exc) for m in _UNSAFE_MARKERS):
                 raise ModelError(
                     f"model path={path!r}: carries Python code (a Lambda layer or lambda) that Keras safe mode refuses"
-                    f" to load; {_UNSAFE_OPT_IN}"
+                    f" to load; {UNSAFE_OPT_IN}"
                 ) from exc
             raise ModelError(
                 f"model path={path!r}: could not be loaded as a Keras model ({type(exc).__name__}:"

@@ -19,13 +19,15 @@ from collections.abc import Iterator
 from seqcheck.errors import ModelError, first_line, invalid
 
 __all__ = [
-    "MAX_UNPACKED_ENV", "VERBOSE_ENV", "quiet_framework", "read_head", "size_text", "unpack_zip_bounded", "unpacked_bound",
+    "MAX_UNPACKED_ENV", "UNSAFE_OPT_IN", "VERBOSE_ENV", "quiet_framework", "read_head", "size_text", "unpack_zip_bounded", "unpacked_bound",
 ]
 
 #: Bounds on what a model file may unpack to, counted in bytes really decompressed (``$SEQCHECK_MAX_UNPACKED_MIB``
 #: overrides the default of 1 GiB).
 DEFAULT_MAX_UNPACKED = 1 << 30
 MAX_UNPACKED_ENV = "SEQCHECK_MAX_UNPACKED_MIB"
+#: How a refusal of a file that could run code says to opt in (Keras, PyTorch).
+UNSAFE_OPT_IN = "if you trust the file, opt in with --unsafe-load (CLI) or allow_unsafe=True (Python)"
 #: Set to 1 to have what :func:`quiet_framework` kept off the terminal written to stderr afterwards.
 VERBOSE_ENV = "SEQCHECK_VERBOSE"
 #: Members are decompressed this many bytes at a time: the screen's own memory.
