@@ -180,3 +180,48 @@ def test_a_broken_entry_point_is_a_one_line_error(toy_distribution):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("adapter entry point toy='toy_seqcheck:NO_SUCH_NAME': could not be loaded (AttributeError")
     assert result.stdout.strip().endswith("fix or uninstall the package that registers it")
+
+
+@pytest.mark.slow
+def test_a_pytorch_or_jax_user_needs_no_tensorflow(tmp_path):
+    """With Keras and TensorFlow made unimportable (as if not installed), a PyTorch module, its ONNX export and a
+    jitted JAX function are checked, and no other framework is imported than the one in use."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("jax")
+    result = run_python(
+        f"""
+        import sys
+        sys.modules["keras"] = sys.modules["tensorflow"] = None  # "not installed": importing them raises ImportError
+        import numpy as np
+        import seqcheck
+
+        def imported():
+            return [m for m in {FRAMEWORKS!r} if sys.modules.get(m) is not None]
+
+        import torch
+        torch.manual_seed(0)
+        module = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.Softmax(dim=-1))
+        torch_report = seqcheck.check(module, pattern="11000", max_length=12, max_examples=5)
+        torch_frameworks = imported()
+        path = {str(tmp_path / "m.onnx")!r}
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the legacy exporter's deprecation warning
+            torch.onnx.export(module, (torch.zeros(2, 5, 1),), path, dynamo=False, input_names=["x"],
+                              dynamic_axes={{"x": {{0: "batch", 1: "time"}}}})
+        onnx_report = seqcheck.check(path, pattern="11000", max_length=12, max_examples=5)
+        print(torch_report.model_description, torch_frameworks)
+        print(onnx_report.model_description, imported())
+
+        import jax, jax.numpy as jnp
+        jax_report = seqcheck.check(jax.jit(lambda x: jax.nn.one_hot(x[:, -1], 2)), pattern="11000", max_length=12,
+                                    max_examples=5)
+        print(jax_report.model_description, sorted(set(imported()) - {{"torch", "onnx", "onnxruntime"}}))
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-3] == "PyTorch, Linear, Softmax ['torch']"
+    assert lines[-2] == "ONNX, MatMul, Add, Softmax ['torch', 'onnx', 'onnxruntime']"
+    assert lines[-1] == "JAX, jitted function <lambda> ['jax']"

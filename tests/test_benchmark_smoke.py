@@ -115,3 +115,31 @@ def test_engines_smoke_run_prints_its_rules():
     for heading in ("## Rules for auto (target:", "Thresholds T such that", "Case by case, (a) proposed:"):
         assert any(line.startswith(heading) for line in lines), f"no line starting {heading!r}:\n" + proc.stdout[-3000:]
     assert "(n: numpy with BLAS pinned to one thread, k: keras)" in lines, proc.stdout[-3000:]
+
+
+#: The last line of ``benchmarks/frameworks.py``: each framework's ratio (two decimals) or ``absent``, in this order.
+FRAMEWORKS_LINE = re.compile(r"frameworks: keras=(\S+) torch=(\S+) onnx=(\S+) jax=(\S+)")
+
+
+@pytest.mark.slow  # ~17 s: TensorFlow, PyTorch, ONNX Runtime and JAX in one process, JAX compiling every length
+def test_frameworks_smoke_run_ends_with_every_frameworks_ratio():
+    """``benchmarks/frameworks.py --smoke`` exits 0 and ends with ``frameworks: keras=<r> torch=<r> onnx=<r> jax=<r>``,
+    each a positive number, or ``absent`` for a framework that is not installed (ONNX's model is exported by PyTorch);
+    where all four are installed (this venv, CI) every one must be a number."""
+    import importlib.util
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "frameworks.py"), "--smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    match = FRAMEWORKS_LINE.fullmatch(lines[-1]) if lines else None
+    assert match, f"last line {lines[-1:]!r}, expected 'frameworks: keras=<r> torch=<r> onnx=<r> jax=<r>'\n" + proc.stdout[-3000:]
+    needs = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "onnx": ("onnxruntime", "onnx", "torch"), "jax": ("jax",)}
+    for (name, modules), value in zip(needs.items(), match.groups()):
+        installed = all(importlib.util.find_spec(module) is not None for module in modules)
+        if installed:
+            assert re.fullmatch(r"\d+\.\d\d", value) and float(value) > 0, f"{name}={value!r}: expected a positive ratio"
+        else:
+            assert value == "absent", f"{name}={value!r}: {', '.join(modules)} not all installed, expected absent"

@@ -56,7 +56,7 @@ class Adapter:
 
     def in_use(self) -> bool:
         """Whether the user has imported one of this adapter's frameworks (so that its models can exist)."""
-        return any(framework in sys.modules for framework in self.frameworks)
+        return any(sys.modules.get(framework) is not None for framework in self.frameworks)
 
 
 BUILTIN_ADAPTERS: tuple[Adapter, ...] = (
