@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import multiprocessing
 import os
 import subprocess
@@ -228,3 +229,15 @@ def test_importing_does_not_import_tensorflow():
     )
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO)
+
+
+def test_a_model_trained_on_another_keras_backend_has_another_key():
+    code = "import json; from seqcheck.training.cache import cache_key_data; print(json.dumps(cache_key_data('fixed-window', '11000')))"
+    keys = {}
+    for backend in ("tensorflow", "jax"):
+        env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        out = subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO, capture_output=True, text=True)
+        keys[backend] = json.loads(out.stdout)
+    assert "keras_backend" not in keys["tensorflow"]  # the keys of models trained on TensorFlow are as they were
+    assert {k: v for k, v in keys["jax"].items() if k != "keras_backend"} == keys["tensorflow"]
+    assert keys["jax"]["keras_backend"] == "jax"

@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
+pytest.importorskip("jax")
 
 pytestmark = pytest.mark.slow
 pytest_plugins = ["pytester"]
@@ -31,6 +32,24 @@ def test_seed(seqcheck_result):
 
 def test_the_module_is_left_in_eval_mode_untouched():
     assert not NETWORK.training
+"""
+
+JAX_SUBJECT_TEST = """
+import jax
+import jax.numpy as jnp
+import seqcheck
+
+PATTERN = jnp.array([1, 1, 0, 0, 0])
+
+@jax.jit
+def counts_from_the_start(windows):
+    \"\"\"The seed model's mistake, written in JAX: predicts pattern[L % 5] whatever the window holds.\"\"\"
+    symbol = PATTERN[windows.shape[1] % 5]
+    return jax.nn.one_hot(jnp.full((windows.shape[0],), symbol), 2)
+
+@seqcheck.battery(seqcheck.Subject("start-anchored", counts_from_the_start, pattern="11000", train_length=10))
+def test_rule(seqcheck_result):
+    seqcheck.assert_holds(seqcheck_result)
 """
 
 USER_TEST = """
@@ -65,3 +84,13 @@ def test_an_onnx_file_is_checked_with_seqcheck_model(pytester, seed_model_path):
     )
     result.assert_outcomes(passed=1, failed=3)
     result.stdout.fnmatch_lines(["seqcheck: seed 0, profile ci, checking model */seed.onnx, pattern 11000", f"*{MINIMAL}*"])
+
+
+def test_a_jitted_jax_function_declared_as_a_subject_is_checked_by_the_plugin(pytester):
+    pytester.makepyfile(test_jax=JAX_SUBJECT_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=3)
+    # pattern[L % 5] is right at lengths 10, 15, ... for phase 0 only: the first wrong window is length 10, phase 2
+    result.stdout.fnmatch_lines(
+        ["start-anchored  length generalization    FAIL * minimal: length 10, phase 2, expected 0, predicted 1 (oracle)"]
+    )

@@ -103,11 +103,20 @@ def _version(*distributions: str) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """The installed Keras and TensorFlow versions (``"absent"`` if not installed): part of every key."""
-    return {
+    """The installed Keras and TensorFlow versions (``"absent"`` if not installed), and Keras's backend when it is not
+    TensorFlow (a model trained on JAX or PyTorch is another model): part of every key.  Asking the backend imports
+    Keras, which training or loading the entry does next anyway."""
+    versions = {
         "keras": _version("keras", "keras-nightly"),
         "tensorflow": _version("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly", "tensorflow-intel"),
     }
+    if versions["keras"] != "absent":
+        from seqcheck.models.keras_files import import_keras
+
+        backend = import_keras().backend.backend()
+        if backend != "tensorflow":
+            versions["keras_backend"] = backend
+    return versions
 
 
 def cache_key_data(
