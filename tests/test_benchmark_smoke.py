@@ -135,8 +135,10 @@ def test_frameworks_smoke_run_ends_with_every_frameworks_ratio():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     match = FRAMEWORKS_LINE.fullmatch(lines[-1]) if lines else None
-    assert match, f"last line {lines[-1:]!r}, expected 'frameworks: keras=<r> torch=<r> onnx=<r> jax=<r>'\n" + proc.stdout[-3000:]
-    needs = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "onnx": ("onnxruntime", "onnx", "torch"), "jax": ("jax",)}
+    expected = "frameworks: keras=<r> torch=<r> onnx=<r> jax=<r>"
+    assert match, f"last line {lines[-1:]!r}, expected {expected!r}\n{proc.stdout[-3000:]}"
+    needs = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "onnx": ("onnxruntime", "onnx", "torch"),
+             "jax": ("jax",)}  # the modules each framework's side needs (ONNX's model is exported by PyTorch)
     for (name, modules), value in zip(needs.items(), match.groups()):
         installed = all(importlib.util.find_spec(module) is not None for module in modules)
         if installed:

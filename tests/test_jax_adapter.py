@@ -269,11 +269,11 @@ def test_batches_are_padded_to_power_of_two_buckets_and_native_calls_are_not():
     windows = np.tile(STREAM.windows(7), (8, 1))  # 40 windows
     with backend_compilations() as compiled:
         padded = [model.predict_proba(windows[:size]) for size in range(1, 41)]
-    assert [batch_bucket(size) for size in (1, 16, 17, 33, 64, 65)] == [16, 16, 32, 64, 64, 128]
-    assert model.compile_count == compiled[0] == 3  # batches of 16, 32 and 64 windows
+    assert [batch_bucket(size) for size in (1, 5, 8, 9, 17, 33, 64, 65)] == [8, 8, 8, 16, 32, 64, 64, 128]
+    assert model.compile_count == compiled[0] == 4  # batches of 8, 16, 32 and 64 windows
     with backend_compilations() as compiled:
         native = [model.predict_proba(windows[:size], native=True) for size in range(1, 6)]
-    assert compiled[0] == 5 and model.compile_count == 8  # one per exact batch size
+    assert compiled[0] == 5 and model.compile_count == 9  # one per exact batch size
     for size, (a, b) in enumerate(zip(padded, native), start=1):
         assert a.shape == b.shape == (size, 2)
         np.testing.assert_array_equal(a, b)
@@ -401,8 +401,8 @@ def test_a_function_that_raises_or_returns_a_tuple_is_a_one_line_error():
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith("model wide raised TypeError: dot_general requires contracting dimensions")
-    assert message.endswith("on a batch of shape (16, 6); fix the model or pass encoding= to feed it the layout it expects")
-    with pytest.raises(ModelError, match=r"^model pair returned a tuple for a batch of shape \(16, 6\), expected one"):
+    assert message.endswith("on a batch of shape (8, 6); fix the model or pass encoding= to feed it the layout it expects")
+    with pytest.raises(ModelError, match=r"^model pair returned a tuple for a batch of shape \(8, 6\), expected one"):
         JaxModel(jax.jit(lambda x: (x[:, -1:], x)), alphabet_size=2, name="pair").predict_proba(windows)
 
 

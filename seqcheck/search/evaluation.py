@@ -124,8 +124,9 @@ class Evaluator:
                 return -1
         return phase
 
-    def _evaluate(self, windows: np.ndarray, *, remember: bool) -> np.ndarray:
-        """Probabilities of ``windows`` (one length): unseen windows in one batched call, stored by content if ``remember``."""
+    def _evaluate(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities of ``windows`` (one length): known ones looked up (by content, or in the stream's table), unseen
+        ones in one batched call, stored by content while the memo has room."""
         keys = [self._key(row) for row in windows]
         known = self._by_content
         from_stream: dict[int, int] = {}
@@ -133,7 +134,7 @@ class Evaluator:
         for i, key in enumerate(keys):
             if key in known:
                 continue
-            phase = self._stream_phase(key) if remember else -1
+            phase = self._stream_phase(key)
             if phase >= 0:
                 from_stream[i] = phase
             else:
@@ -145,7 +146,7 @@ class Evaluator:
             self.windows_evaluated += len(rows)
             self.symbols_evaluated += len(rows) * windows.shape[1]
             fresh = dict(zip(missing, probs))
-            if remember and self._remembered < REMEMBERED_SYMBOLS:
+            if self._remembered < REMEMBERED_SYMBOLS:
                 known.update(fresh)
                 self._remembered += len(rows) * windows.shape[1]
         if not keys:
@@ -161,7 +162,7 @@ class Evaluator:
         later look-ups; ``remember=False`` (a sweep's windows, each asked once) evaluates them all, unlooked-up."""
         windows = np.asarray(windows, dtype=np.int64)
         if remember:
-            return self._evaluate(windows, remember=True)
+            return self._evaluate(windows)
         probs = self.model.predict_proba(windows, native=self.native)
         self.windows_evaluated += len(windows)
         self.symbols_evaluated += windows.size
@@ -217,7 +218,8 @@ class Evaluator:
             return probs[:, length - 1], predicted[:, length - 1], confidence[:, length - 1]
         cached = self._stream.get(length)
         if cached is None:
-            probs = self._evaluate(self.pattern.windows(length), remember=False)
+            # A stream's windows are each asked once, so no look-up by content: one call for the p windows.
+            probs = self.probabilities(self.pattern.windows(length), remember=False)
             cached = (probs, *decide(probs))
             self._stream[length] = cached
         return cached
