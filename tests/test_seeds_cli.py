@@ -1,0 +1,102 @@
+"""``seqcheck check-recipe RECIPE --pattern P --seeds N``: the per-seed report, the JSON, and the CI gate's three exit
+codes (0 pass, 1 fail, 4 undecided: more seeds needed), on stub recipes that need no training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from seqcheck.integrations.cli import EXIT_UNDECIDED, main
+from test_seeds import ANCHORED_LINE, write_stubs
+
+
+@pytest.fixture
+def stubs(tmp_path, monkeypatch):
+    name = write_stubs(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name
+
+
+def check_seeds_cli(stubs: str, recipe: str, *options: str) -> list[str]:
+    return ["check-recipe", f"{stubs}:{recipe}", "--pattern", "11000", "--workers", "0", *options]
+
+
+@pytest.mark.parametrize(
+    ("recipe", "seeds", "rate", "code", "said"),
+    [
+        # 8 of 8 hold: the failure rate's interval is 0%..32.4%, below 40%
+        ("exact", "8", "0.4", 0, "gate: pass: failure rate 0/8 = 0.0%, 95% interval 0.0%–32.4% (Wilson), below 40%"),
+        # 6 of 9 fail (the seeds not divisible by 3): 35.4%..87.9%, above 30%
+        ("by_seed", "9", "0.3", 1, "gate: fail: failure rate 6/9 = 66.7%, 95% interval 35.4%–87.9% (Wilson), above 30%"),
+        # 4 of 6 fail: 30.0%..90.3% straddles 50%
+        ("by_seed", "6", "0.5", EXIT_UNDECIDED,
+         "gate: undecided: failure rate 4/6 = 66.7%, 95% interval 30.0%–90.3% (Wilson), straddles 50%; about 29 more seeds"
+         " needed if the rate holds"),
+    ],
+)
+def test_the_gate_reaches_each_outcome_with_its_exit_code(stubs, recipe, seeds, rate, code, said, capsys):
+    assert main(check_seeds_cli(stubs, recipe, "--seeds", seeds, "--max-failure-rate", rate, "--max-length", "12")) == code
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [said, (
+        f"reproduce: seqcheck check-recipe {stubs}:{recipe} --pattern 11000 --seeds {seeds} --max-length 12"
+        f" --max-failure-rate {rate}"
+    )]
+
+
+def test_without_a_gate_any_failing_seed_fails_and_the_json_holds_every_seed(stubs, tmp_path, capsys):
+    report_path = tmp_path / "seeds.json"
+    assert main(check_seeds_cli(stubs, "by_seed", "--seeds", "3", "--max-length", "12", "--json", str(report_path))) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:4] == ["seed 0  pass", f"seed 1  {ANCHORED_LINE}", f"seed 2  {ANCHORED_LINE}"]  # found by length 12
+    report = json.loads(report_path.read_text())
+    assert (report["holds"], report["failures"], report["n"], report["gate"]) == (1, 2, 3, None)
+    assert [row["seed"] for row in report["rows"]] == [0, 1, 2]
+    assert main(check_seeds_cli(stubs, "exact", "--seeds", "2", "--max-length", "12")) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check-recipe", "fixed-window", "--pattern", "11000"],
+         "seqcheck: error: --pattern=11000: expected --seeds N beside it; check a recipe across seeds with --pattern P --seeds N"),
+        (["check-recipe", "fixed-window", "--seeds", "3"],
+         "seqcheck: error: --seeds=3: expected --pattern P beside it; check a recipe across seeds with --pattern P --seeds N"),
+        (["check-recipe", "fixed-window", "--max-failure-rate", "0.1"],
+         "seqcheck: error: --max-failure-rate=0.1: expected --seeds N beside it; add --pattern P --seeds N to check the recipe"
+         " across seeds"),
+        (["check-recipe", "fixed-window", "--pattern", "11000", "--seeds", "3", "--max-failure-rate", "1"],
+         "seqcheck check-recipe: error: argument --max-failure-rate: --max-failure-rate='1': expected a rate strictly between 0"
+         " and 1, like 0.1"),
+    ],
+)
+def test_options_of_the_seeds_mode_need_each_other(argv, message, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    assert capsys.readouterr().err.strip().removesuffix(" (see 'seqcheck check-recipe --help')") == message
+
+
+def test_compare_recipes_tests_each_variant_against_the_first_on_the_same_seeds(stubs, tmp_path, capsys):
+    report_path = tmp_path / "compare.json"
+    argv = ["compare-recipes", f"{stubs}:by_seed", f"{stubs}:by_seed:every=2", f"{stubs}:exact", "--pattern", "11000",
+            "--seeds", "6", "--workers", "0", "--max-length", "12", "--json", str(report_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2:5] == [
+        f"{stubs}:by_seed          2/6     33.3%   9.7%..70.0%            0       -",
+        f"{stubs}:by_seed:every=2  3/6     50.0%   18.8%..81.2%           0       1",
+        f"{stubs}:exact            6/6     100.0%  61.0%..100.0%          0       0.061",
+    ]
+    # seeds 0 and 3 hold with every=3, seeds 0, 2 and 4 with every=2: no difference 6 seeds can show
+    assert out[5] == (
+        f"{stubs}:by_seed:every=2 holds on 3/6 seeds against 2/6 for {stubs}:by_seed (p=1, Fisher's exact test):"
+        " not distinguishable at 6 seeds"
+    )
+    assert out[6].endswith("(p=0.061, Fisher's exact test): not distinguishable at 6 seeds")
+    report = json.loads(report_path.read_text())
+    assert [r["recipe"] for r in report["recipes"]] == [f"{stubs}:by_seed", f"{stubs}:by_seed:every=2", f"{stubs}:exact"]
+    assert [[row["seed"] for row in r["rows"]] for r in report["recipes"]] == [list(range(6))] * 3  # the same seeds
+    assert report["recipes"][0]["p_value_against_first"] is None
