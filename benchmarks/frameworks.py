@@ -144,22 +144,11 @@ def random_weights(units: int = 4) -> Weights:
 
 
 def torch_network(weights: Weights):
-    """``tests/torch_models.py``'s ``SeedNetwork`` holding ``weights``, copied as its ``seed_network_from_keras`` does."""
-    import torch
-
+    """``tests/torch_models.py``'s ``SeedNetwork`` holding ``weights`` (its ``seed_network_from_weights``)."""
     spec = importlib.util.spec_from_file_location("torch_models", ROOT / "tests" / "torch_models.py")
     torch_models = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(torch_models)
-    kernel, recurrent, bias, dense_kernel, dense_bias = weights
-    network = torch_models.SeedNetwork(units=recurrent.shape[0])
-    with torch.no_grad():
-        network.lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
-        network.lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
-        network.lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
-        network.lstm.bias_hh_l0.zero_()
-        network.dense.weight.copy_(torch.from_numpy(dense_kernel.T.copy()))
-        network.dense.bias.copy_(torch.from_numpy(dense_bias))
-    return network.eval()
+    return torch_models.seed_network_from_weights(*weights)
 
 
 def jax_lstm(weights: Weights):

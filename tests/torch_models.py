@@ -32,8 +32,15 @@ def seed_network_from_keras(keras_model) -> SeedNetwork:
 
     lstm = next(layer for layer in keras_model.layers if isinstance(layer, keras.layers.LSTM))
     dense = next(layer for layer in keras_model.layers if isinstance(layer, keras.layers.Dense))
-    kernel, recurrent, bias = (np.asarray(w) for w in lstm.get_weights())
-    dense_kernel, dense_bias = (np.asarray(w) for w in dense.get_weights())
+    return seed_network_from_weights(*lstm.get_weights(), *dense.get_weights())
+
+
+def seed_network_from_weights(kernel, recurrent, bias, dense_kernel, dense_bias) -> SeedNetwork:
+    """A :class:`SeedNetwork` holding Keras-layout weights: the LSTM's ``kernel (1, 4u)``, ``recurrent_kernel (u, 4u)``
+    and ``bias (4u,)``, the Dense's ``kernel (u, 1)`` and ``bias (1,)``."""
+    kernel, recurrent, bias, dense_kernel, dense_bias = (
+        np.asarray(w, dtype=np.float32) for w in (kernel, recurrent, bias, dense_kernel, dense_bias)
+    )
     network = SeedNetwork(units=recurrent.shape[0])
     with torch.no_grad():
         network.lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
