@@ -15,7 +15,7 @@ from contextvars import ContextVar
 INTERFACE: ContextVar[str] = ContextVar("seqcheck_interface", default="python")
 
 #: Options whose command-line flag is not their Python name with dashes.
-_CLI_FLAGS = {"output": "--output-kind", "allow_unsafe": "--unsafe-load"}
+_CLI_FLAGS = {"output": "--output-kind", "allow_unsafe": "--unsafe-load", "recipe": "RECIPE"}
 
 _UNSET = object()
 

@@ -159,3 +159,11 @@ def test_unknown_recipe_names_the_known_ones():
     assert "sliding" in message and "fixed-window" in message and "varied-window" in message
     with pytest.raises(InvalidArgument, match="stream_lenght"):
         recipes.train("fixed-window", "11000", settings={"stream_lenght": 10})
+
+
+def test_dropout_is_a_setting_of_both_recipes_and_reaches_the_lstm():
+    from seqcheck.training.recipes import RECIPES, build_model
+
+    assert RECIPES["fixed-window"].settings["dropout"] == RECIPES["varied-window"].settings["dropout"] == 0.0
+    lstm = next(layer for layer in build_model(2, dropout=0.15).layers if type(layer).__name__ == "LSTM")
+    assert lstm.get_config()["dropout"] == 0.15

@@ -16,6 +16,8 @@ import signal
 import sys
 
 EXIT_OK, EXIT_VIOLATION, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: ``check-recipe --seeds N --max-failure-rate X`` whose interval straddles X: more seeds are needed to decide.
+EXIT_UNDECIDED = 4
 TRACEBACK_ENV = "SEQCHECK_TRACEBACK"
 
 
@@ -39,7 +41,7 @@ import importlib.util
 import json
 import os
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from seqcheck.errors import SeqcheckError, first_line, invalid, printable
@@ -77,19 +79,29 @@ def _non_negative(name: str):
     return _whole_number(name, 0)
 
 
-def _fraction(name: str):
-    """An argparse type: a number from 0 to 1 (an accuracy), else a message naming ``name=value``."""
+def _number_in(name: str, inside: Callable[[float], bool], expected: str):
+    """An argparse type: a number for which ``inside`` holds, else a message naming ``name=value`` and ``expected``."""
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = float("nan")
-        if not 0.0 <= value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{name}={text!r}: expected a number from 0 to 1 (an accuracy)")
+        if not inside(value):
+            raise argparse.ArgumentTypeError(f"{name}={text!r}: expected {expected}")
         return value
 
     return parse
+
+
+def _fraction(name: str):
+    """A number from 0 to 1 (an accuracy)."""
+    return _number_in(name, lambda value: 0.0 <= value <= 1.0, "a number from 0 to 1 (an accuracy)")
+
+
+def _open_fraction(name: str):
+    """A rate strictly between 0 and 1 (a failure rate)."""
+    return _number_in(name, lambda value: 0.0 < value < 1.0, "a rate strictly between 0 and 1, like 0.1")
 
 
 def _outputs(model: str, paths: dict[str, str | None], inputs: dict[str, str] | None = None) -> dict[str, str]:
@@ -234,8 +246,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(*QUIET, **QUIET_OPTIONS)
     train.set_defaults(run=_run_train)
 
-    recipe = commands.add_parser("check-recipe", help="find the smallest pattern on which a recipe's models break")
-    recipe.add_argument("recipe", metavar="RECIPE", help="fixed-window or varied-window")
+    recipe = commands.add_parser(
+        "check-recipe",
+        help="how reliable is a training recipe: across seeds on one pattern (--pattern, --seeds), or the smallest"
+        " pattern on which its model breaks (Hypothesis draws the patterns)",
+    )
+    recipe.add_argument(
+        "recipe", metavar="RECIPE",
+        help="fixed-window or varied-window, with settings as fixed-window:dropout=0.15,units=8; or your own"
+        " module:function[:key=value,...]",
+    )
+    recipe.add_argument("--pattern", help="with --seeds: the pattern every seed's model is trained on and checked against")
+    recipe.add_argument("--seeds", type=_positive("--seeds"), metavar="N", help="train and check one model per seed, N seeds")
+    recipe.add_argument("--first-seed", type=_non_negative("--first-seed"), default=0, help="with --seeds: the first seed (default 0)")
+    recipe.add_argument(
+        "--workers", type=_non_negative("--workers"),
+        help="with --seeds: worker processes, each training one model at a time (default: one per core; 0: in this process)",
+    )
+    recipe.add_argument(
+        "--max-failure-rate", type=_open_fraction("--max-failure-rate"), metavar="X",
+        help="with --seeds, a CI gate: exit 0 when the 95%% interval of the rate of failing models lies below X, 1 when"
+        " above it, 4 when it straddles X (undecided: more seeds needed)",
+    )
     recipe.add_argument("--train-length", type=_positive("--train-length"), default=10, help="window length N (default 10)")
     recipe.add_argument("--alphabet-size", type=_positive("--alphabet-size"), default=2, help="symbols (default 2)")
     recipe.add_argument("--min-period", type=_positive("--min-period"), default=2, help="shortest period drawn (default 2)")
@@ -247,6 +279,24 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
     recipe.add_argument(*QUIET, **QUIET_OPTIONS)
     recipe.set_defaults(run=_run_check_recipe)
+
+    compare = commands.add_parser(
+        "compare-recipes", help="recipes side by side across the same seeds, each variant tested against the first",
+    )
+    compare.add_argument("recipes", metavar="RECIPE", nargs="+", help="the recipe to compare with, then its variants")
+    compare.add_argument("--pattern", required=True, help="the pattern every model is trained on and checked against")
+    compare.add_argument("--seeds", type=_positive("--seeds"), required=True, metavar="N", help="seeds per recipe (the same for each)")
+    compare.add_argument("--first-seed", type=_non_negative("--first-seed"), default=0, help="the first seed (default 0)")
+    compare.add_argument("--train-length", type=_positive("--train-length"), default=10, help="window length N (default 10)")
+    compare.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
+    compare.add_argument(
+        "--workers", type=_non_negative("--workers"),
+        help="worker processes, each training one model at a time (default: one per core; 0: in this process)",
+    )
+    compare.add_argument("--json", metavar="PATH", help="write the machine-readable report here ('-': standard output)")
+    compare.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
+    compare.add_argument(*QUIET, **QUIET_OPTIONS)
+    compare.set_defaults(run=_run_compare_recipes)
     return parser
 
 
@@ -450,6 +500,12 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_check_recipe(args: argparse.Namespace) -> int:
     from seqcheck.training.recipe_check import check_recipe
 
+    if args.seeds is not None or args.pattern is not None:
+        return _run_check_seeds(args)
+    for option in ("first_seed", "workers", "max_failure_rate"):
+        if getattr(args, option) not in (None, 0):
+            raise invalid(f"--{option.replace('_', '-')}", getattr(args, option), "--seeds N beside it",
+                          "add --pattern P --seeds N to check the recipe across seeds")
     if args.json:
         check_writable(args.json, "--json")
     human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
@@ -471,6 +527,68 @@ def _run_check_recipe(args: argparse.Namespace) -> int:
         with _writing("--json", args.json):
             write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
     return EXIT_OK if result.passed else EXIT_VIOLATION
+
+
+def _run_check_seeds(args: argparse.Namespace) -> int:
+    """``check-recipe RECIPE --pattern P --seeds N``: one model per seed, the rate that holds, and the gate."""
+    from seqcheck.training.seeds import check_seeds
+
+    if args.pattern is None or args.seeds is None:
+        given, missing = ("--pattern", "--seeds N") if args.seeds is None else ("--seeds", "--pattern P")
+        raise invalid(given, args.pattern if args.seeds is None else args.seeds, f"{missing} beside it",
+                      "check a recipe across seeds with --pattern P --seeds N")
+    if args.json:
+        check_writable(args.json, "--json")
+    human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
+    progress = None if args.quiet or not sys.stderr.isatty() else _seed_progress
+    with contextlib.redirect_stdout(human):  # Keras's training log too: standard output holds the report alone
+        result = check_seeds(
+            args.recipe, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
+            train_length=args.train_length, max_length=args.max_length, workers=args.workers,
+            cache_dir=args.cache_dir, progress=progress, max_failure_rate=args.max_failure_rate,
+        )
+    if progress is not None:
+        sys.stderr.write("\n")
+    _show(result.render(), human)
+    if args.json:
+        with _writing("--json", args.json):
+            write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    if result.max_failure_rate is not None:
+        decision = result.gate
+        outcome = "undecided" if decision is None else decision.outcome
+        return {"pass": EXIT_OK, "fail": EXIT_VIOLATION, "undecided": EXIT_UNDECIDED}[outcome]
+    return EXIT_OK if result.failures == 0 and result.errors == 0 else EXIT_VIOLATION
+
+
+def _run_compare_recipes(args: argparse.Namespace) -> int:
+    """``compare-recipes R1 R2 ... --pattern P --seeds N``: the same table side by side, exact tests against R1."""
+    from seqcheck.training.comparison import compare_recipes
+
+    if len(args.recipes) < 2:
+        raise invalid("recipe", " ".join(args.recipes), "at least two recipes", "name the recipe to compare with, then its variants")
+    if args.json:
+        check_writable(args.json, "--json")
+    human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
+    progress = None if args.quiet or not sys.stderr.isatty() else _seed_progress
+    with contextlib.redirect_stdout(human):
+        result = compare_recipes(
+            args.recipes, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
+            train_length=args.train_length, max_length=args.max_length, workers=args.workers, cache_dir=args.cache_dir,
+            progress=progress,
+        )
+    if progress is not None:
+        sys.stderr.write("\n")
+    _show(result.render(), human)
+    if args.json:
+        with _writing("--json", args.json):
+            write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    return EXIT_OK
+
+
+def _seed_progress(done: int, running: int, failed: int, total: int) -> None:
+    """One line on a terminal's standard error, redrawn as seeds start and finish."""
+    sys.stderr.write(f"\rseeds: {done}/{total} done, {running} running, {failed} failed ")
+    sys.stderr.flush()
 
 
 def _failed_io(exc: OSError) -> str:

@@ -61,8 +61,11 @@ def encode(windows: np.ndarray, alphabet_size: int) -> np.ndarray:
     return np.eye(alphabet_size, dtype="float32")[windows]
 
 
-def build_model(alphabet_size: int, *, units: int = 4, learning_rate: float = 1e-3):
-    """The seed's network, compiled: ``Input((None, f)) -> LSTM(units) -> Dense``.
+def build_model(alphabet_size: int, *, units: int = 4, learning_rate: float = 1e-3, dropout: float = 0.0):
+    """The seed's network, compiled: ``Input((None, f)) -> LSTM(units, dropout=dropout) -> Dense``.
+
+    ``dropout`` is the LSTM's dropout on its inputs during training, as in ``keras.layers.LSTM(units, dropout=0.15)``,
+    the change the seed's author tried.
 
     Binary: one scalar feature in, ``Dense(1, sigmoid)`` out, binary cross-entropy.
     ``k > 2``: one-hot in, ``Dense(k, softmax)`` out, sparse categorical cross-entropy.
@@ -71,7 +74,7 @@ def build_model(alphabet_size: int, *, units: int = 4, learning_rate: float = 1e
     binary = alphabet_size <= 2
     features = 1 if binary else alphabet_size
     inputs = keras.Input(shape=(None, features))
-    hidden = keras.layers.LSTM(units)(inputs)
+    hidden = keras.layers.LSTM(units, dropout=dropout)(inputs)
     if binary:
         outputs = keras.layers.Dense(1, activation="sigmoid")(hidden)
         loss = "binary_crossentropy"
@@ -115,7 +118,7 @@ class Recipe:
             if key not in settings:
                 raise invalid(
                     "settings", {key: value}, f"settings of recipe {self.name!r}: {', '.join(sorted(settings))}",
-                    "drop or rename the unknown setting",
+                    f"drop or rename the unknown setting {key!r}",
                 )
             settings[key] = value
         return settings
@@ -139,7 +142,9 @@ def _fit_fixed_window(pattern: Pattern, train_length: int, seed: int, verbose: i
     starts = np.arange(len(stream) - n)
     x = stream[starts[:, None] + np.arange(n)[None, :]]
     y = stream[starts + n]
-    model = build_model(pattern.alphabet_size, units=settings["units"], learning_rate=settings["learning_rate"])
+    model = build_model(
+        pattern.alphabet_size, units=settings["units"], learning_rate=settings["learning_rate"], dropout=settings["dropout"],
+    )
     model.fit(
         encode(x, pattern.alphabet_size), _targets(y, pattern.alphabet_size),
         epochs=settings["epochs"], batch_size=settings["batch_size"], shuffle=True, verbose=verbose,
@@ -173,7 +178,7 @@ def _fit_varied_window(pattern: Pattern, train_length: int, seed: int, verbose: 
     k = pattern.alphabet_size
     rng = np.random.default_rng(seed)
     symbols = np.asarray(pattern.symbols, dtype=np.int64)
-    model = build_model(k, units=settings["units"], learning_rate=settings["learning_rate"])
+    model = build_model(k, units=settings["units"], learning_rate=settings["learning_rate"], dropout=settings["dropout"])
     steps, batch = int(settings["steps"]), int(settings["batch_size"])
     report_every = max(steps // 10, 1)
     started = time.perf_counter()
@@ -202,13 +207,13 @@ RECIPES: dict[str, Recipe] = {
     "fixed-window": Recipe(
         "fixed-window",
         _fit_fixed_window,
-        {"units": 4, "learning_rate": 1e-3, "epochs": 10, "batch_size": 32, "stream_length": 5000},
+        {"units": 4, "dropout": 0.0, "learning_rate": 1e-3, "epochs": 10, "batch_size": 32, "stream_length": 5000},
     ),
     "varied-window": Recipe(
         "varied-window",
         _fit_varied_window,
         {
-            "units": 4, "learning_rate": 1e-2, "steps": 1000, "batch_size": 32,
+            "units": 4, "dropout": 0.0, "learning_rate": 1e-2, "steps": 1000, "batch_size": 32,
             "min_length": None, "max_length": None, "max_length_factor": 2,
         },
     ),
