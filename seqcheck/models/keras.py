@@ -386,7 +386,6 @@ class KerasModel(ModelUnderTest):
             return None
         return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
 
-
     def _free_dimensions(self, keras: Any, model: Any, label: str, shape: tuple, encoding: str, k: int) -> tuple[Any, tuple]:
         """The model to call and its input shape: ``model`` itself when its batch and time dimensions are free
         and it holds no stateful RNN; else a copy rebuilt from its config with ``None`` batch and time

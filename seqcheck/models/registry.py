@@ -114,13 +114,14 @@ def adapters() -> tuple[Adapter, ...]:
     return BUILTIN_ADAPTERS + _entry_point_adapters()
 
 
+def _accepted_by(candidates: tuple[Adapter, ...], model: object) -> Adapter | None:
+    return next((a for a in candidates if a.accepts and a.in_use() and a.function("accepts")(model)), None)
+
+
 def adapter_for_object(model: object) -> Adapter | None:
-    """The adapter for an in-memory model, or ``None`` (it is then a plain callable, or not a model)."""
-    for group in (BUILTIN_ADAPTERS, None):
-        for adapter in group if group is not None else _entry_point_adapters():
-            if adapter.accepts and adapter.in_use() and adapter.function("accepts")(model):
-                return adapter
-    return None
+    """The adapter for an in-memory model, or ``None`` (it is then a plain callable, or not a model): the built-ins are
+    asked first, the entry points' adapters (loaded only then) after them."""
+    return _accepted_by(BUILTIN_ADAPTERS, model) or _accepted_by(_entry_point_adapters(), model)
 
 
 def _formats() -> str:
