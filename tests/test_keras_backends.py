@@ -15,7 +15,7 @@ pytest.importorskip("keras")
 pytestmark = pytest.mark.slow
 
 # The Keras engine: every window runs through the backend's own compiled call (the NumPy translation is not used).
-OPTIONS = ["--pattern", "11000", "--train-length", "10", "--max-length", "16", "--engine", "keras", "--json", "-"]
+OPTIONS = ["--pattern", "11000", "--train-length", "10", "--max-length", "12", "--engine", "keras", "--json", "-"]
 
 
 def check_on(backend: str, model_path) -> dict:

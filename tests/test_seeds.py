@@ -466,12 +466,14 @@ def test_invariants_are_passed_to_the_check(stubs):
 
 @pytest.mark.slow
 def test_a_second_run_of_a_builtin_recipe_trains_nothing(tmp_path, monkeypatch):
-    """fixed-window, seeds 0..1, trained in two worker processes into a fresh cache; the second run (in this
-    process, with training replaced by an error) reuses both entries: same files, same verdicts."""
+    """fixed-window (one short epoch: what it learns does not matter here), seeds 0..1, trained in two worker
+    processes into a fresh cache; the second run (in this process, with training replaced by an error) reuses both
+    entries: same files, same verdicts."""
     from seqcheck.training import cache
 
     cache_dir = tmp_path / "cache"
-    first = check_seeds("fixed-window", pattern="11000", seeds=2, workers=2, cache_dir=cache_dir)
+    recipe = "fixed-window:epochs=1,stream_length=500"
+    first = check_seeds(recipe, pattern="11000", seeds=2, workers=2, cache_dir=cache_dir)
     assert first.errors == 0, first.render()
     entries = sorted(cache_dir.glob("fixed-window-11000-N10-s*/model.keras"))
     assert len(entries) == 2
@@ -481,11 +483,9 @@ def test_a_second_run_of_a_builtin_recipe_trains_nothing(tmp_path, monkeypatch):
         raise AssertionError("the second run trained a model")
 
     monkeypatch.setattr(cache, "train_and_save", no_training)
-    second = check_seeds("fixed-window", pattern="11000", seeds=2, workers=0, cache_dir=cache_dir)
+    second = check_seeds(recipe, pattern="11000", seeds=2, workers=0, cache_dir=cache_dir)
     assert second.errors == 0, second.render()
     assert sorted(cache_dir.glob("fixed-window-11000-N10-s*/model.keras")) == entries
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in entries} == stamps
     assert [row.outcome for row in second.rows] == [row.outcome for row in first.rows]
     assert [row.first_failing_lengths for row in second.rows] == [row.first_failing_lengths for row in first.rows]
-    # the seed's set-up counts from the window start: its models fail length generalization from length 11
-    assert all(row.first_failing_lengths.get("length_generalization") == 11 for row in first.rows), first.render()
