@@ -42,7 +42,7 @@ import json
 import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from seqcheck.errors import SeqcheckError, first_line, invalid, printable
 from seqcheck.spelling import INTERFACE
@@ -506,26 +506,18 @@ def _run_check_recipe(args: argparse.Namespace) -> int:
         if getattr(args, option) not in (None, 0):
             raise invalid(f"--{option.replace('_', '-')}", getattr(args, option), "--seeds N beside it",
                           "add --pattern P --seeds N to check the recipe across seeds")
-    if args.json:
-        check_writable(args.json, "--json")
-    human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
-    with contextlib.redirect_stdout(human):  # Keras's training log too: standard output holds the report alone
-        result = check_recipe(
-            args.recipe,
-            alphabet_size=args.alphabet_size,
-            min_period=args.min_period,
-            max_period=args.max_period,
-            train_length=args.train_length,
-            max_length=args.max_length,
-            seed=args.seed,
-            max_examples=args.max_examples,
-            cache_dir=args.cache_dir,
-            verbose=_progress(args),
-        )
-    _show(result.render(), human)
-    if args.json:
-        with _writing("--json", args.json):
-            write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    result = _reported(args, lambda progress: check_recipe(
+        args.recipe,
+        alphabet_size=args.alphabet_size,
+        min_period=args.min_period,
+        max_period=args.max_period,
+        train_length=args.train_length,
+        max_length=args.max_length,
+        seed=args.seed,
+        max_examples=args.max_examples,
+        cache_dir=args.cache_dir,
+        verbose=_progress(args),
+    ), seeds=False)
     return EXIT_OK if result.passed else EXIT_VIOLATION
 
 
@@ -537,22 +529,11 @@ def _run_check_seeds(args: argparse.Namespace) -> int:
         given, missing = ("--pattern", "--seeds N") if args.seeds is None else ("--seeds", "--pattern P")
         raise invalid(given, args.pattern if args.seeds is None else args.seeds, f"{missing} beside it",
                       "check a recipe across seeds with --pattern P --seeds N")
-    if args.json:
-        check_writable(args.json, "--json")
-    human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
-    progress = None if args.quiet or not sys.stderr.isatty() else _seed_progress
-    with contextlib.redirect_stdout(human):  # Keras's training log too: standard output holds the report alone
-        result = check_seeds(
-            args.recipe, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
-            train_length=args.train_length, max_length=args.max_length, workers=args.workers,
-            cache_dir=args.cache_dir, progress=progress, max_failure_rate=args.max_failure_rate,
-        )
-    if progress is not None:
-        sys.stderr.write("\n")
-    _show(result.render(), human)
-    if args.json:
-        with _writing("--json", args.json):
-            write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    result = _reported(args, lambda progress: check_seeds(
+        args.recipe, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
+        train_length=args.train_length, max_length=args.max_length, workers=args.workers,
+        cache_dir=args.cache_dir, progress=progress, max_failure_rate=args.max_failure_rate,
+    ))
     if result.max_failure_rate is not None:
         decision = result.gate
         outcome = "undecided" if decision is None else decision.outcome
@@ -566,23 +547,31 @@ def _run_compare_recipes(args: argparse.Namespace) -> int:
 
     if len(args.recipes) < 2:
         raise invalid("recipe", " ".join(args.recipes), "at least two recipes", "name the recipe to compare with, then its variants")
+    _reported(args, lambda progress: compare_recipes(
+        args.recipes, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
+        train_length=args.train_length, max_length=args.max_length, workers=args.workers, cache_dir=args.cache_dir,
+        progress=progress,
+    ))
+    return EXIT_OK
+
+
+def _reported(args: argparse.Namespace, work: Callable[[Callable | None], Any], *, seeds: bool = True) -> Any:
+    """The recipe commands' plumbing: ``--json`` checked up front, ``work(progress)`` run with standard output kept
+    for the report alone (Keras's training log goes with the text report), a progress line of the seeds on a
+    terminal (``seeds``, not with ``--quiet``), then the text report shown and the JSON written."""
     if args.json:
         check_writable(args.json, "--json")
     human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
-    progress = None if args.quiet or not sys.stderr.isatty() else _seed_progress
+    progress = _seed_progress if seeds and not args.quiet and sys.stderr.isatty() else None
     with contextlib.redirect_stdout(human):
-        result = compare_recipes(
-            args.recipes, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
-            train_length=args.train_length, max_length=args.max_length, workers=args.workers, cache_dir=args.cache_dir,
-            progress=progress,
-        )
+        result = work(progress)
     if progress is not None:
         sys.stderr.write("\n")
     _show(result.render(), human)
     if args.json:
         with _writing("--json", args.json):
             write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
-    return EXIT_OK
+    return result
 
 
 def _seed_progress(done: int, running: int, failed: int, total: int) -> None:

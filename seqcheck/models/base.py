@@ -216,6 +216,25 @@ def decode(raw: object, batch_size: int, classes: int, output: str, meaning: str
     return out
 
 
+def pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
+    """``x`` with copies of its last row appended up to ``rows`` rows: a batch filled to a size a model needs (a
+    compiled shape, a fixed batch dimension); the outputs of the copies are dropped by the caller."""
+    missing = rows - len(x)
+    return x if missing <= 0 else np.concatenate([x, np.repeat(x[-1:], missing, axis=0)])
+
+
+def in_batches_of(size: int | None, x: np.ndarray, run) -> np.ndarray:
+    """``run`` (one model call) on ``x`` fed in batches of exactly ``size`` rows, the last one filled by
+    :func:`pad_rows` and its padded outputs dropped; ``x`` in one call when ``size`` is ``None`` or ``len(x)``."""
+    if size is None or len(x) == size:
+        return run(x)
+    parts = []
+    for start in range(0, len(x), size):
+        chunk = x[start : start + size]
+        parts.append(run(pad_rows(chunk, size))[: len(chunk)])
+    return np.concatenate(parts)
+
+
 class ModelUnderTest(ABC):
     """A trained model wrapped so that every check calls it the same way.
 
@@ -277,6 +296,32 @@ class ModelUnderTest(ABC):
         self.output_evidence: str | None = None
         self.max_batch_symbols = max_batch_symbols
         self.calls = 0
+        #: The longest input length a call of the model in its framework has taken: a failure on longer inputs says so.
+        self.longest_run = 0
+
+    def check_length(self, length: int) -> None:
+        """Refuse, in one line, to call a length-rigid model (:attr:`fixed_length`) on inputs of another ``length``."""
+        fixed = self.fixed_length
+        if fixed is not None and length != fixed:
+            raise ModelError(
+                f"model {self.name} is length-rigid: it accepts only windows of length {fixed}, not {length}; check it"
+                f" with {spell('min_length', fixed)} {spell('max_length', fixed)}, or {self.free_length_fix}"
+            )
+
+    def ran(self, length: int) -> None:
+        """Note that a call of the model on inputs of ``length`` succeeded (:attr:`longest_run`)."""
+        self.longest_run = max(self.longest_run, length)
+
+    def failure_fix(self, length: int, otherwise: str, *, longer: str = "a length it accepts") -> str:
+        """The fix a one-line error points to when the model raised on inputs of ``length``: if it ran on shorter ones, a
+        length it cannot take (positional embeddings, say: pass the longest it took, or ``longer``); else ``otherwise``
+        (its input layout, typically)."""
+        if 0 < self.longest_run < length:
+            return (
+                f"it ran on length {self.longest_run}, so it may take nothing longer: pass"
+                f" {spell('max_length', self.longest_run)} or {longer}"
+            )
+        return otherwise
 
     @abstractmethod
     def _call(self, x: np.ndarray) -> object:

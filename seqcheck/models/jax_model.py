@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
-from seqcheck.models.base import ENCODINGS, ModelUnderTest, check_alphabet_size, check_causal, encode
+from seqcheck.models.base import ENCODINGS, ModelUnderTest, check_alphabet_size, check_causal, encode, pad_rows
 from seqcheck.spelling import spell
 
 __all__ = ["JaxModel", "MIN_BUCKET", "batch_bucket", "is_jax_model"]
@@ -234,11 +234,7 @@ class JaxModel(ModelUnderTest):
 
     def _call(self, x: np.ndarray) -> np.ndarray:
         """The outputs on ``x``, its batch padded to :func:`batch_bucket` rows for the call and sliced back."""
-        rows = len(x)
-        padding = batch_bucket(rows) - rows
-        if padding:
-            x = np.concatenate([x, np.repeat(x[-1:], padding, axis=0)])
-        return self._run(x)[:rows]
+        return self._run(pad_rows(x, batch_bucket(len(x))))[: len(x)]
 
     def _call_native(self, x: np.ndarray) -> np.ndarray:
         return self._run(x)

@@ -337,8 +337,6 @@ class KerasModel(ModelUnderTest):
         self.runner = runner
         self.input_shape = input_shape
         self._per_length = False
-        #: The longest input length a Keras call has taken: a later failure on longer inputs says so.
-        self._longest_run = 0
         self._fns = {}
         self._fn = self._build_function(keras, runner, encoding, input_shape)
         #: A causal model's per-step readout (a copy, or on the user's word the model itself), made on first use.
@@ -662,17 +660,11 @@ class KerasModel(ModelUnderTest):
             if isinstance(raw, (list, tuple)) and len(raw) == 1:
                 raw = raw[0]
             out = np.asarray(import_keras().ops.convert_to_numpy(raw))
-            self._longest_run = max(self._longest_run, x.shape[1])
+            self.ran(x.shape[1])
             return out
         except ModelError:
             raise
         except Exception as exc:  # the model is the user's: report, do not crash
             said = _FUNCTION_NODE.sub("", first_line(exc))
-            if 0 < self._longest_run < x.shape[1]:  # it ran on shorter inputs: a length it cannot take (positions, say)
-                fix = (
-                    f"it ran on length {self._longest_run}, so it may take nothing longer: pass"
-                    f" {spell('max_length', self._longest_run)} or a length it accepts"
-                )
-            else:
-                fix = f"check the model's input layout or pass {spell('encoding')}"
+            fix = self.failure_fix(x.shape[1], f"check the model's input layout or pass {spell('encoding')}")
             raise ModelError(f"model {self.name} raised {type(exc).__name__}: {said} on a batch of shape {x.shape}; {fix}") from exc

@@ -28,7 +28,8 @@ import numpy as np
 
 from seqcheck.errors import ModelError, first_line, invalid
 from seqcheck.models.base import (
-    ModelUnderTest, check_alphabet_size, check_causal, check_encoding, check_output_kind, output_width_error, resolve_encoding,
+    ModelUnderTest, check_alphabet_size, check_causal, check_encoding, check_output_kind, in_batches_of, output_width_error,
+    resolve_encoding,
 )
 from seqcheck.models.model_files import MAX_UNPACKED_ENV, quiet_framework, read_head, size_text, unpacked_bound
 from seqcheck.spelling import spell
@@ -315,8 +316,6 @@ class OnnxModel(ModelUnderTest):
         self.notes: list[str] = []
         #: The only batch size the model accepts, or None.
         self.fixed_batch: int | None = self.input_shape[0]
-        #: The longest input length a call has taken: a later failure on longer inputs says so.
-        self._longest_run = 0
         length = self.input_shape[1] if len(self.input_shape) > 1 else None
         if length is not None:
             self.fixed_length = length
@@ -400,25 +399,8 @@ class OnnxModel(ModelUnderTest):
 
     def _call(self, x: np.ndarray) -> np.ndarray:
         """The model's output on one encoded batch, in batches of :attr:`fixed_batch` windows where it is fixed."""
-        length = self.fixed_length
-        if length is not None and x.shape[1] != length:
-            raise ModelError(
-                f"model {self.name} is length-rigid: it accepts only windows of length {length}, not {x.shape[1]};"
-                f" check it with {spell('min_length', length)} {spell('max_length', length)}, or export it with a"
-                f" dynamic time axis ({EXPORT_DYNAMIC})"
-            )
-        x = x.astype(self._feed_type, copy=False)
-        size = self.fixed_batch
-        if size is None or len(x) == size:
-            return self._run(x)
-        parts = []
-        for start in range(0, len(x), size):
-            chunk = x[start : start + size]
-            rows = len(chunk)
-            if rows < size:
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - rows, axis=0)])
-            parts.append(self._run(chunk)[:rows])
-        return np.concatenate(parts)
+        self.check_length(x.shape[1])
+        return in_batches_of(self.fixed_batch, x.astype(self._feed_type, copy=False), self._run)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         """``session.run`` on ``x``; a failure is the model's one-line error."""
@@ -426,17 +408,13 @@ class OnnxModel(ModelUnderTest):
             out = self.session.run(self._output_names, {self._input_name: x})[0]
         except Exception as exc:  # the model is the user's: report, do not crash
             said = _ORT_PREFIX.sub("", first_line(exc))
-            if 0 < self._longest_run < x.shape[1]:  # it ran on shorter inputs: a length it cannot take
-                fix = (
-                    f"it ran on length {self._longest_run}, so it may take nothing longer: pass"
-                    f" {spell('max_length', self._longest_run)} or export it with a dynamic time axis ({EXPORT_DYNAMIC})"
-                )
-            else:
-                fix = f"check the model's input layout or pass {spell('encoding')}"
+            fix = self.failure_fix(
+                x.shape[1], f"check the model's input layout or pass {spell('encoding')}", longer=self.free_length_fix,
+            )
             raise ModelError(
                 f"model {self.name} raised {type(exc).__name__}: {said} on a batch of shape {x.shape}; {fix}"
             ) from exc
-        self._longest_run = max(self._longest_run, x.shape[1])
+        self.ran(x.shape[1])
         return out
 
 

@@ -39,7 +39,8 @@ import torch
 
 from seqcheck.errors import InvalidArgument, ModelError, first_line, invalid
 from seqcheck.models.base import (
-    ModelUnderTest, check_alphabet_size, check_causal, check_encoding, check_output_kind, encode, resolve_encoding,
+    ModelUnderTest, check_alphabet_size, check_causal, check_encoding, check_output_kind, encode, in_batches_of,
+    resolve_encoding,
 )
 from seqcheck.models.model_files import (
     UNSAFE_OPT_IN, ZIP_MAGIC, quiet_framework, read_head, too_large, unpack_zip_bounded, unpacked_bound,
@@ -238,7 +239,6 @@ class TorchModel(ModelUnderTest):
         self.lengths: tuple[int, int | None] = (0, None)
         #: Whether the batch layout was assumed (no submodule says it), so that errors can say how to change it.
         self._batch_first_assumed = False
-        self._longest_run = 0
         if self.program is not None:
             encoding, self.batch_first = self._read_program(alphabet_size, encoding, batch_first)
             self.description = ", ".join(["PyTorch export", *_exported_layer_names(self.program)])
@@ -384,12 +384,7 @@ class TorchModel(ModelUnderTest):
 
     def _call(self, x: np.ndarray) -> np.ndarray:
         length = x.shape[1]
-        if self.fixed_length is not None and length != self.fixed_length:
-            n = self.fixed_length
-            raise ModelError(
-                f"model {self.name} is length-rigid: it accepts only windows of length {n}, not {length}; check it with"
-                f" {spell('min_length', n)} {spell('max_length', n)}, or {self.free_length_fix}"
-            )
+        self.check_length(length)
         low, high = self.lengths
         if length < low or (high is not None and length > high):
             raise ModelError(
@@ -406,15 +401,7 @@ class TorchModel(ModelUnderTest):
     def _run(self, x: np.ndarray) -> np.ndarray:
         """The module's output on one encoded batch, as a NumPy array with the batch first; an exported program with a
         fixed batch size is fed whole batches of it."""
-        size = self.fixed_batch
-        if size is None or len(x) == size:
-            return self._forward(x)
-        parts = []
-        for start in range(0, len(x), size):
-            chunk = x[start : start + size]
-            padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk), axis=0)]) if len(chunk) < size else chunk
-            parts.append(self._forward(padded)[: len(chunk)])
-        return np.concatenate(parts)
+        return in_batches_of(self.fixed_batch, x, self._forward)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         """One call of the module (see :func:`_evaluating`); what it raises is the model's one-line error."""
@@ -429,20 +416,15 @@ class TorchModel(ModelUnderTest):
         except ModelError:
             raise
         except Exception as exc:  # the model is the user's: report, do not crash
-            if 0 < self._longest_run < x.shape[1]:  # it ran on shorter inputs: a length it cannot take (positions, say)
-                fix = (
-                    f"it ran on length {self._longest_run}, so it may take nothing longer: pass"
-                    f" {spell('max_length', self._longest_run)} or a length it accepts"
-                )
-            else:
-                fix = f"check the module's input layout or pass {spell('encoding')}"
-                if self._batch_first_assumed:
-                    fix += " (or TorchModel(module, batch_first=False) if it takes (time, batch, ...))"
+            layout = f"check the module's input layout or pass {spell('encoding')}"
+            if self._batch_first_assumed:
+                layout += " (or TorchModel(module, batch_first=False) if it takes (time, batch, ...))"
+            fix = self.failure_fix(x.shape[1], layout)
             raise ModelError(
                 f"model {self.name} raised {type(exc).__name__}: {first_line(exc)} on an input of shape"
                 f" {tuple(tensor.shape)}; {fix}"
             ) from exc
-        self._longest_run = max(self._longest_run, x.shape[1])
+        self.ran(x.shape[1])
         return out
 
     def _as_array(self, raw: Any, batch: int, length: int) -> np.ndarray:
