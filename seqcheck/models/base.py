@@ -98,6 +98,10 @@ def check_alphabet_size(alphabet_size: object) -> int:
     return int(alphabet_size)
 
 
+#: Why a model declared causal by its user is treated so (for the report).
+DECLARED_CAUSAL = "declared causal: its per-step outputs are read as the predictions of every prefix"
+
+
 def check_causal(causal: str) -> str:
     if causal not in CAUSAL_CHOICES:
         raise invalid(
@@ -349,6 +353,17 @@ class ModelUnderTest(ABC):
     def _call_prefix_native(self, x: np.ndarray) -> object:
         """:meth:`_call_prefix` in the model's own framework."""
         return self._call_prefix(x)
+
+    def take_causal_word(self, causal: str, kind: str) -> None:
+        """Causal on the user's word alone (an adapter that cannot prove it): ``causal="yes"`` makes the model causal,
+        its per-step outputs read as the predictions of every prefix; ``kind`` names such models in the reason given
+        for ``"auto"`` (``"a PyTorch model"``)."""
+        self.causal = check_causal(causal) == "yes"
+        self.causal_reason = (
+            DECLARED_CAUSAL if self.causal
+            else f"{kind} shares prefixes only when declared causal ({spell('causal', 'yes')})" if causal == "auto"
+            else f"{spell('causal', 'no')} given"
+        )
 
     def stop_prefix_sharing(self, reason: str) -> None:
         """Evaluate every window whole from now on (prefix passes disagreed with whole windows, say)."""

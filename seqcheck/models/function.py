@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from seqcheck.errors import ModelError, first_line
-from seqcheck.models.base import ModelUnderTest, check_causal
+from seqcheck.models.base import ModelUnderTest
 
 
 class CallableModel(ModelUnderTest):
@@ -26,12 +26,7 @@ class CallableModel(ModelUnderTest):
         super().__init__(alphabet_size=alphabet_size, encoding=encoding, output=output, classes=classes, class_meaning=class_meaning)
         self.fn = fn
         self.name = getattr(fn, "__qualname__", None) or type(fn).__name__
-        self.causal = check_causal(causal) == "yes"
-        self.causal_reason = (
-            "declared causal: its per-step outputs are read as the predictions of every prefix" if self.causal
-            else "a Python callable shares prefixes only when declared causal (causal='yes')" if causal == "auto"
-            else "causal='no' given"
-        )
+        self.take_causal_word(causal, "a Python callable")
 
     def _call_prefix(self, x: np.ndarray) -> object:
         return self._call(x)

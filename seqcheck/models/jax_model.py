@@ -125,13 +125,7 @@ class JaxModel(ModelUnderTest):
             f"compiled by JAX; batches padded to a power of two of at least {MIN_BUCKET} windows and the outputs sliced"
             f" back; batch invariance on exact batches"
         )
-        kind = "a Flax module" if module else "a JAX function"
-        self.causal = causal == "yes"
-        self.causal_reason = (
-            "declared causal: its per-step outputs are read as the predictions of every prefix" if self.causal
-            else f"{kind} shares prefixes only when declared causal (causal='yes')" if causal == "auto"
-            else "causal='no' given"
-        )
+        self.take_causal_word(causal, "a Flax module" if module else "a JAX function")
 
     # -- construction ---------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ import numpy as np
 from seqcheck.errors import ModelError, first_line, invalid
 from seqcheck.spelling import spell
 from seqcheck.models.base import (
-    ENGINES, ModelUnderTest, check_alphabet_size, check_causal, check_encoding, check_output_kind, encode, near_ties,
+    DECLARED_CAUSAL, ENGINES, ModelUnderTest, check_alphabet_size, check_causal, check_encoding, check_output_kind, encode, near_ties,
     output_width_error, resolve_encoding,
 )
 from seqcheck.models.keras_files import import_keras, load_keras_model
@@ -539,7 +539,7 @@ class KerasModel(ModelUnderTest):
                     f" give it per-step outputs (return_sequences=True) or pass {spell('causal', 'no')}"
                 ) from None
             self._per_step_source = self.runner
-            self.causal_reason = "declared causal: its per-step outputs are read as the predictions of every prefix"
+            self.causal_reason = DECLARED_CAUSAL
         self.causal = True
 
     def _per_step_function(self) -> Any:

@@ -379,18 +379,13 @@ class OnnxModel(ModelUnderTest):
         """Causal only on the user's word, for a model with per-step outputs that takes every length."""
         if self.fixed_length is not None:
             self.causal_reason = f"the model is length-rigid (length {self.fixed_length} only)"
-        elif causal == "yes":
-            if output_rank is not None and output_rank != 3:
-                raise ModelError(
-                    f"{label}: declared causal, but it returns one output per window (output rank {output_rank});"
-                    f" export it with per-step outputs (batch, time, k) or pass {spell('causal', 'no')}"
-                )
-            self.causal = True
-            self.causal_reason = "declared causal: its per-step outputs are read as the predictions of every prefix"
-        elif causal == "auto":
-            self.causal_reason = f"an ONNX model shares prefixes only when declared causal ({spell('causal', 'yes')})"
+        elif causal == "yes" and output_rank is not None and output_rank != 3:
+            raise ModelError(
+                f"{label}: declared causal, but it returns one output per window (output rank {output_rank});"
+                f" export it with per-step outputs (batch, time, k) or pass {spell('causal', 'no')}"
+            )
         else:
-            self.causal_reason = f"{spell('causal', 'no')} given"
+            self.take_causal_word(causal, "an ONNX model")
 
     # -- calling --------------------------------------------------------------------------------
 

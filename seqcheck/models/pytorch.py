@@ -361,13 +361,13 @@ class TorchModel(ModelUnderTest):
     def _find_causal(self, causal: str) -> None:
         """Causal only on the user's word, which a probe of per-step outputs must bear out (as for a callable)."""
         if causal == "no":
-            self.causal_reason = f"{spell('causal', 'no')} given"
+            self.take_causal_word(causal, "a PyTorch model")
             return
         if self.fixed_length is not None:
             self.causal_reason = f"the model is length-rigid (length {self.fixed_length} only)"
             return
         if causal == "auto":
-            self.causal_reason = f"a PyTorch model shares prefixes only when declared causal ({spell('causal', 'yes')})"
+            self.take_causal_word(causal, "a PyTorch model")
             return
         length = max(3, self.lengths[0]) if self.lengths[1] is None else min(max(3, self.lengths[0]), self.lengths[1])
         probe = encode(np.zeros((2, length), dtype=np.int64), self.encoding, self.alphabet_size)
@@ -377,8 +377,7 @@ class TorchModel(ModelUnderTest):
                 f"model {self.name}: declared causal, but it returns one output per window (shape {shape} for 2 windows of"
                 f" length {length}); return the output of every step, (batch, time, width), or pass {spell('causal', 'no')}"
             )
-        self.causal = True
-        self.causal_reason = "declared causal: its per-step outputs are read as the predictions of every prefix"
+        self.take_causal_word(causal, "a PyTorch model")
 
     # -- calling --------------------------------------------------------------------------------
 
