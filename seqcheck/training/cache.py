@@ -7,6 +7,10 @@ An entry is a folder ``<cache_dir>/<recipe>-<pattern>-N<train_length>-s<seed>-<h
 - ``key.json``            -- what the key was made of, for humans;
 - ``.lock``               -- the per-entry lock file (``fcntl.flock``).
 
+Beside the entries, ``<cache_dir>/results/`` keeps results that are costly to compute again (a seed's check, see
+:mod:`seqcheck.training.seeds`): JSON files named by the hash of their key, each holding its key and its result,
+written atomically and read back only under the same key.
+
 The key is the sha256 of a canonical JSON of the recipe name and its resolved settings, the
 pattern's symbols and alphabet size, the training length, the seed, the Keras and TensorFlow
 versions and :data:`seqcheck.training.recipes.RECIPE_VERSION`: change any of them and a new model is trained.
@@ -43,6 +47,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -66,6 +71,11 @@ __all__ = [
     "entry_dir",
     "cached_model_path",
     "cached_entry_path",
+    "cached_result",
+    "Entry",
+    "keyed_entry",
+    "recipe_entry",
+    "store_result",
     "library_versions",
     "load_cached_model",
     "verify_entry",
@@ -167,8 +177,7 @@ def entry_name(recipe: str, pattern: Pattern | str, *, train_length: int = 10, s
 def entry_dir(recipe: str, pattern: Pattern | str, *, train_length: int = 10, seed: int = 0,
               cache_dir: str | os.PathLike[str] | None = None, settings: Mapping[str, Any] | None = None) -> Path:
     """The folder of an entry (it may not exist yet)."""
-    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    return root / entry_name(recipe, pattern, train_length=train_length, seed=seed, settings=settings)
+    return _cache_root(cache_dir) / entry_name(recipe, pattern, train_length=train_length, seed=seed, settings=settings)
 
 
 # -- checksums -----------------------------------------------------------------------------------
@@ -308,6 +317,23 @@ def cached_model_path(
     :func:`default_cache_dir`; ``settings`` overrides some recipe settings (and is part of the
     key); ``trainer`` replaces the real training (see :data:`Trainer`).
     """
+    entry = recipe_entry(recipe, pattern, train_length=train_length, seed=seed, cache_dir=cache_dir, settings=settings)
+    data = entry.key_data
+
+    def produce(path: Path) -> None:
+        (trainer or train_and_save)(
+            path, recipe=data["recipe"], pattern=Pattern.parse(pattern), train_length=data["train_length"],
+            seed=data["seed"], verbose=verbose, settings=dict(data["settings"]),
+        )
+        if not path.is_file():
+            raise ModelError(f"trainer={trainer!r}: expected it to write a model file at {path}; it wrote nothing")
+
+    return entry.get(produce, verbose=verbose)
+
+
+def recipe_entry(recipe: str, pattern: Pattern | str, *, train_length: int = 10, seed: int = 0,
+                 cache_dir: str | os.PathLike[str] | None = None, settings: Mapping[str, Any] | None = None) -> Entry:
+    """The :class:`Entry` of ``recipe`` trained on ``pattern`` (it may not exist yet); bad arguments are one-line errors."""
     from seqcheck.training import recipes
 
     rec = recipes.get_recipe(recipe)
@@ -318,19 +344,10 @@ def cached_model_path(
         raise invalid("seed", seed, "a non-negative integer", "give a seed like 0")
     train_length, seed = int(train_length), int(seed)
     resolved = rec.resolve_settings(settings)
-    folder = entry_dir(rec.name, pat, train_length=train_length, seed=seed, cache_dir=cache_dir, settings=resolved)
-
-    def produce(path: Path) -> None:
-        (trainer or train_and_save)(
-            path, recipe=rec.name, pattern=pat, train_length=train_length, seed=seed, verbose=verbose,
-            settings=dict(resolved),
-        )
-        if not path.is_file():
-            raise ModelError(f"trainer={trainer!r}: expected it to write a model file at {path}; it wrote nothing")
-
-    return _cached_entry(
-        folder, cache_key_data(rec.name, pat, train_length=train_length, seed=seed, settings=resolved), produce,
-        label=f"{rec.name} on {pat.text} (N={train_length}, seed={seed})", verbose=verbose,
+    return Entry(
+        entry_dir(rec.name, pat, train_length=train_length, seed=seed, cache_dir=cache_dir, settings=resolved),
+        cache_key_data(rec.name, pat, train_length=train_length, seed=seed, settings=resolved),
+        f"{rec.name} on {pat.text} (N={train_length}, seed={seed})",
     )
 
 
@@ -353,31 +370,67 @@ def cached_entry_path(
     given; it runs under the entry's lock, and its file is checksummed and put in place atomically.
     ``label`` names the model in progress lines and warnings.
     """
-    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    digest = hashlib.sha256(_canonical(key_data).encode("utf-8")).hexdigest()
-    name = f"{re.sub(r'[^0-9A-Za-z.-]+', '_', slug)}-{digest[:12]}"
+    entry = keyed_entry(key_data, slug=slug, label=label, cache_dir=cache_dir)
 
     def checked(path: Path) -> None:
         produce(path)
         if not path.is_file():
             raise ModelError(f"{label}: expected the training to write a model file at {path}; it wrote nothing")
 
-    return _cached_entry(root / name, dict(key_data), checked, label=label, verbose=verbose)
+    return entry.get(checked, verbose=verbose)
+
+
+def _keyed_name(key_data: Mapping[str, Any], slug: str) -> str:
+    digest = hashlib.sha256(_canonical(key_data).encode("utf-8")).hexdigest()
+    return f"{re.sub(r'[^0-9A-Za-z.-]+', '_', slug)}-{digest[:12]}"
+
+
+def keyed_entry(key_data: Mapping[str, Any], *, slug: str, label: str,
+                cache_dir: str | os.PathLike[str] | None = None) -> Entry:
+    """The :class:`Entry` keyed by ``key_data``: the folder ``<slug>-<hash12>`` of ``cache_dir`` (see
+    :func:`cached_entry_path`); it may not exist yet."""
+    return Entry(_cache_root(cache_dir) / _keyed_name(key_data, slug), dict(key_data), label)
+
+
+def _cache_root(cache_dir: str | os.PathLike[str] | None) -> Path:
+    return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model of the cache: its folder, what its key is made of, and how progress lines and warnings name it."""
+
+    folder: Path
+    key_data: Mapping[str, Any]
+    label: str
+
+    def existing(self) -> Path | None:
+        """The entry's verified model file (or this process's fallback copy of it), ``None`` if the cache lacks it."""
+        model_path = self.folder / MODEL_FILE
+        if verify_entry(model_path):
+            return model_path
+        fallback = _FALLBACK_ENTRIES.get(self.folder)
+        return fallback if fallback is not None and verify_entry(fallback) else None
+
+    def get(self, produce: Callable[[Path], None], *, verbose: int = 0) -> Path:
+        """The verified model file; ``produce(path)`` writes it first if the cache lacks it (under the entry's lock,
+        checksummed and put in place atomically).  A cache folder that cannot take the entry (read-only, full) is
+        warned about, and the entry is written into a temporary folder for this process only."""
+        return self.existing() or _cached_entry(self.folder, self.key_data, produce, label=self.label, verbose=verbose)
+
+    def store(self, content: bytes, *, verbose: int = 0) -> Path:
+        """Keep a model file trained elsewhere (a worker process, a Dask worker): its bytes go in place as
+        :meth:`get` puts a training's, unless the entry holds a model already."""
+        return self.get(lambda path: path.write_bytes(content), verbose=verbose)
 
 
 def _cached_entry(folder: Path, key_data: Mapping[str, Any], produce: Callable[[Path], None], *, label: str,
                   verbose: int) -> Path:
-    """The verified model file of the entry at ``folder``: this process's fallback copy, or one ``produce`` writes.
+    """The verified model file of the entry at ``folder``, which ``produce`` writes (see :meth:`Entry.get`).
 
     A cache folder that cannot take the entry (read-only, full) is warned about, and the entry is written
     into a temporary folder for this process only.
     """
-    model_path = folder / MODEL_FILE
-    if verify_entry(model_path):
-        return model_path
-    fallback = _FALLBACK_ENTRIES.get(folder)
-    if fallback is not None and verify_entry(fallback):
-        return fallback
     try:
         return _train_entry(folder, key_data, produce, label=label, verbose=verbose)
     except OSError as exc:
@@ -389,7 +442,7 @@ def _cached_entry(folder: Path, key_data: Mapping[str, Any], produce: Callable[[
             f"model cache {folder.parent} is not writable ({reason}); training {label}"
             f" into a temporary folder for this process only (set {CACHE_DIR_ENV} to a writable folder to keep it)"
         ),
-        stacklevel=3,  # the caller of cached_model_path or cached_entry_path
+        stacklevel=4,  # the caller of cached_model_path, cached_entry_path or Entry.store
     )
     if verbose:
         print(f"seqcheck: warning: model cache {folder.parent} is not writable ({reason}); training into a temporary folder",
@@ -480,3 +533,43 @@ def load_cached_model(
     path = cached_model_path(recipe, pattern, train_length=train_length, seed=seed, cache_dir=cache_dir,
                              verbose=verbose, settings=settings, trainer=trainer)
     return load_keras_model(path)
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+#: The folder of the cache holding results (JSON): ``<cache_dir>/results/<slug>-<hash12>.json``.
+RESULTS_FOLDER = "results"
+
+
+def _result_path(key_data: Mapping[str, Any], slug: str, cache_dir: str | os.PathLike[str] | None) -> Path:
+    return _cache_root(cache_dir) / RESULTS_FOLDER / f"{_keyed_name(key_data, slug)}.json"
+
+
+def cached_result(key_data: Mapping[str, Any], *, slug: str, cache_dir: str | os.PathLike[str] | None = None) -> Any:
+    """The result :func:`store_result` kept under ``key_data``, or ``None`` if the cache lacks it, cannot read it
+    (damaged, not a regular file) or holds it under another key."""
+    path = _result_path(key_data, slug, cache_dir)
+    try:
+        with _open_regular(path) as handle:
+            stored = json.loads(handle.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != json.loads(_canonical(key_data)):
+        return None
+    return stored.get("result")
+
+
+def store_result(key_data: Mapping[str, Any], result: Any, *, slug: str,
+                 cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """Keep a JSON-serialisable ``result`` under ``key_data`` (written atomically, beside the key it was made under);
+    a cache folder that cannot take it is warned about and skipped (``None``): the result is only not kept."""
+    path = _result_path(key_data, slug, cache_dir)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps({"key": key_data, "result": result}, sort_keys=True) + "\n")
+    except OSError as exc:
+        warnings.warn(CacheWarning(f"model cache {path.parent.parent} could not keep a result ({type(exc).__name__}: "
+                                   f"{exc.strerror or exc}); set {CACHE_DIR_ENV} to a writable folder to keep them"),
+                      stacklevel=2)
+        return None
+    return path

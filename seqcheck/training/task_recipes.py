@@ -5,7 +5,8 @@ A task recipe trains a whole-sequence classifier for a :class:`~seqcheck.tasks.b
 
 - each of ``steps`` training steps draws ONE length uniformly from the task's valid lengths in
   ``1..N`` (``max_train_length``), ``batch_size`` inputs of that length with ``task.sample`` and their
-  classes with ``task.targets``;
+  classes with ``task.targets``; with the setting ``fixed_length=true``, every step uses the longest of
+  them (N itself for most tasks): the "fixed length" protocol a varied-length one is compared with;
 - inputs are one-hot, ``(B, L, task.input_size)`` float32; the model outputs a softmax over the task's
   classes, ``(B, task.class_count)``; Adam, sparse categorical cross-entropy, ``model.train_on_batch``.
 
@@ -46,7 +47,7 @@ from seqcheck.tasks import SequenceTask, resolve_task
 
 __all__ = [
     "ARCHITECTURES", "TASK_RECIPE_VERSION", "build_task_model", "cached_task_model_path",
-    "load_cached_task_model", "one_hot", "resolve_task_settings", "task_cache_key_data",
+    "load_cached_task_model", "one_hot", "resolve_task_settings", "task_cache_key_data", "task_entry",
     "train_task_model", "train_lengths",
 ]
 
@@ -55,13 +56,15 @@ TASK_RECIPE_VERSION = 1
 
 #: The default settings of each architecture (every one is part of the cache key).
 ARCHITECTURES: dict[str, dict[str, Any]] = {
-    "lstm": {"units": 16, "learning_rate": 1e-2, "steps": 1000, "batch_size": 64},
+    "lstm": {"units": 16, "learning_rate": 1e-2, "steps": 1000, "batch_size": 64, "fixed_length": False},
     "transformer": {
         "d_model": 32, "heads": 2, "layers": 1, "ff": 64, "learning_rate": 1e-3, "steps": 1000, "batch_size": 64,
+        "fixed_length": False,
     },
 }
 
 _INTEGER_SETTINGS = {"units", "steps", "batch_size", "d_model", "heads", "layers", "ff"}
+_BOOLEAN_SETTINGS = {"fixed_length"}
 
 
 def _keras():
@@ -99,6 +102,9 @@ def resolve_task_settings(architecture: str, overrides: Mapping[str, Any] | None
                           "drop or rename the unknown setting")
         if key in _INTEGER_SETTINGS:
             value = _positive_int(key, value, f"give {key} as a positive integer")
+        elif key in _BOOLEAN_SETTINGS:
+            if not isinstance(value, bool):
+                raise invalid(key, value, "true or false", f"give {key}=true or {key}=false")
         elif isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < float("inf"):
             raise invalid(key, value, "a positive number", f"give {key} like {settings[key]}")
         else:
@@ -110,13 +116,14 @@ def resolve_task_settings(architecture: str, overrides: Mapping[str, Any] | None
     return settings
 
 
-def train_lengths(task: SequenceTask, max_train_length: int) -> np.ndarray:
-    """The lengths a recipe trains on: the task's valid lengths in ``1..max_train_length``, ascending."""
+def train_lengths(task: SequenceTask, max_train_length: int, *, fixed_length: bool = False) -> np.ndarray:
+    """The lengths a recipe trains on: the task's valid lengths in ``1..max_train_length``, ascending (with
+    ``fixed_length``, only the longest of them)."""
     lengths = np.array([n for n in range(1, max_train_length + 1) if task.valid_length(n)], dtype=np.int64)
     if not len(lengths):
         raise invalid("max_train_length", max_train_length, f"a length that includes a valid length of task {task.name}",
                       "train on longer inputs")
-    return lengths
+    return lengths[-1:] if fixed_length else lengths
 
 
 def one_hot(batch: np.ndarray, input_size: int) -> np.ndarray:
@@ -171,7 +178,7 @@ def train_task_model(task: object, architecture: str, *, max_train_length: int, 
     if verbose not in (0, 1, 2):
         raise invalid("verbose", verbose, "0, 1 or 2", "use 0 for quiet")
     settings = resolve_task_settings(architecture, settings)
-    lengths = train_lengths(task, n)
+    lengths = train_lengths(task, n, fixed_length=settings["fixed_length"])
     keras = _keras()
     keras.utils.set_random_seed(int(seed))
     rng = np.random.default_rng(int(seed))
@@ -191,7 +198,7 @@ def train_task_model(task: object, architecture: str, *, max_train_length: int, 
                                                  return_dict=False)
             loss_sum, acc_sum, seen = loss_sum + float(loss), acc_sum + float(acc), seen + 1
             if verbose and (step % report_every == 0 or step == steps):
-                print(f"{task.name} {architecture} step {step}/{steps}  lengths 1..{n}  loss {loss_sum / seen:.4f}  "
+                print(f"{task.name} {architecture} step {step}/{steps}  lengths {lengths[0]}..{lengths[-1]}  loss {loss_sum / seen:.4f}  "
                       f"accuracy {acc_sum / seen:.4f}  {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
                 loss_sum, acc_sum, seen = 0.0, 0.0, 0
     return model
@@ -233,22 +240,31 @@ def cached_task_model_path(task: object, architecture: str, *, max_train_length:
     named like ``task-lstm-parity-N10-s0-1a2b3c4d5e6f``, written atomically under a lock and checked against
     its checksum as every cache entry is (:func:`seqcheck.training.cache.cached_entry_path`).
     """
-    from seqcheck.training.cache import cached_entry_path
+    entry = task_entry(task, architecture, max_train_length=max_train_length, seed=seed, settings=settings,
+                       cache_dir=cache_dir)
+    data = entry.key_data
+
+    def produce(path: Path) -> None:
+        model = train_task_model(task, architecture, max_train_length=data["max_train_length"], seed=data["seed"],
+                                 settings=data["settings"], verbose=verbose)
+        model.save(path)
+
+    return entry.get(produce, verbose=verbose)
+
+
+def task_entry(task: object, architecture: str, *, max_train_length: int, seed: int = 0,
+               settings: Mapping[str, Any] | None = None, cache_dir: str | os.PathLike[str] | None = None):
+    """The cache :class:`~seqcheck.training.cache.Entry` of ``architecture`` trained on ``task`` (it may not exist yet)."""
+    from seqcheck.training.cache import keyed_entry
 
     task = _sequence_task(task)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise invalid("seed", seed, "a non-negative integer", "give a seed like 0")
-    key_data = task_cache_key_data(task, architecture, max_train_length=max_train_length, seed=seed, settings=settings)
-
-    def produce(path: Path) -> None:
-        model = train_task_model(task, architecture, max_train_length=key_data["max_train_length"], seed=key_data["seed"],
-                                 settings=key_data["settings"], verbose=verbose)
-        model.save(path)
-
-    return cached_entry_path(
-        key_data, produce, cache_dir=cache_dir, verbose=verbose,
-        label=f"{architecture} on task {task.name} (N={key_data['max_train_length']}, seed={key_data['seed']})",
-        slug=f"{key_data['recipe']}-{task.name}-N{key_data['max_train_length']}-s{key_data['seed']}",
+    data = task_cache_key_data(task, architecture, max_train_length=max_train_length, seed=seed, settings=settings)
+    return keyed_entry(
+        data, cache_dir=cache_dir,
+        label=f"{architecture} on task {task.name} (N={data['max_train_length']}, seed={data['seed']})",
+        slug=f"{data['recipe']}-{task.name}-N{data['max_train_length']}-s{data['seed']}",
     )
 
 
