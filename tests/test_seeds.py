@@ -138,6 +138,13 @@ def write_stubs(folder) -> str:
     return name
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Each test's own model cache (seeds' results are cached there): no test reads another's results."""
+    monkeypatch.setenv("SEQCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 @pytest.fixture
 def stubs(tmp_path, monkeypatch):
     name = write_stubs(tmp_path)
@@ -157,6 +164,7 @@ def by_seed_runs(tmp_path_factory):
         for workers in (0, 2):
             calls = []
             report = check_seeds(f"{name}:by_seed", pattern="11000", seeds=6, workers=workers,
+                                 cache_dir=tmp_path_factory.mktemp("cache"),
                                  progress=lambda *args, calls=calls: calls.append(args))
             runs[workers] = (report, calls)
     yield name, runs
@@ -200,7 +208,7 @@ def test_an_unknown_builtin_setting_names_the_spec_and_the_recipes_settings():
 
 
 @pytest.mark.parametrize("spec, says", [
-    ("no-such-recipe", "fixed-window, varied-window, or module:function"),
+    ("no-such-recipe", "fixed-window, varied-window, task-lstm, task-transformer, or module:function"),
     ("fixed-window:units", "key=value"),
     ("fixed-window:", "key=value"),
     ("fixed-window:units=8,", "trailing comma"),
@@ -267,7 +275,7 @@ def test_a_worker_imports_the_recipe_from_the_folder_the_spec_records(stubs, tmp
     """A process started without the parent's sys.path (another folder, no PYTHONPATH) still finds the module."""
     spec = resolve_recipe(f"{stubs}:by_seed")
     assert spec.path == str(tmp_path.resolve())
-    job = _Job(spec, Pattern.parse("11000"), 10, None, None, None)
+    job = _Job(spec, pattern=Pattern.parse("11000"), task=None, train_length=10, max_length=None, invariants=None)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     script = textwrap.dedent("""
@@ -418,6 +426,12 @@ def test_a_recipe_that_raises_is_retried_then_reported_for_its_seed(stubs, tmp_p
 
     log.unlink()
     report = check_seeds(f"{stubs}:raises_on:bad=1,log={log}", pattern="11000", seeds=3, workers=0, retries=0)
+    assert [r["seed"] for r in log_records(log)] == [1], "seeds 0 and 2 finished: their results come from the cache"
+    assert [row.cached for row in report.rows] == [True, False, True] and report.rows[1].attempts == 1
+    assert [row.outcome for row in report.rows] == [PASS, ERROR, FAIL]
+
+    log.unlink()
+    report = check_seeds(f"{stubs}:raises_on:bad=1,log={log}", pattern="11000", seeds=3, workers=0, retries=0, fresh=True)
     assert [r["seed"] for r in log_records(log)] == [0, 1, 2] and report.rows[1].attempts == 1
 
 

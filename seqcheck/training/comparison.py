@@ -1,6 +1,6 @@
 """Recipes compared across the same seeds: does a variant (``fixed-window:dropout=0.15``) hold more often than the first?
 
-Each recipe is checked by :func:`~seqcheck.training.seeds.check_seeds` on the same pattern and the same seeds, and
+Each recipe is checked by :func:`~seqcheck.training.seeds.check_seeds` on the same pattern (or task) and the same seeds, and
 every variant's count of models that hold is compared with the first recipe's by Fisher's exact test
 (:func:`~seqcheck.training.statistics.fisher_exact`, two-sided), in one sentence that claims a difference only where
 the test finds one (:func:`~seqcheck.training.statistics.comparison_sentence`).
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seqcheck.errors import invalid
-from seqcheck.training.seeds import SeedsReport, check_seeds
+from seqcheck.training.seeds import SeedsReport, check_seeds, resolve_recipe
 from seqcheck.training.statistics import comparison_sentence, fisher_exact
 
 __all__ = ["RecipeComparison", "compare_recipes"]
@@ -46,7 +46,7 @@ class RecipeComparison:
     @property
     def reproduce(self) -> str:
         first = self.reports[0]
-        argv = ["seqcheck", "compare-recipes", *(report.recipe for report in self.reports), "--pattern", first.pattern,
+        argv = ["seqcheck", "compare-recipes", *(report.recipe for report in self.reports), *first.subject_options,
                 "--seeds", str(first.seeds)]
         if first.first_seed:
             argv += ["--first-seed", str(first.first_seed)]
@@ -62,7 +62,7 @@ class RecipeComparison:
         first = self.reports[0]
         width = max(len(report.recipe) for report in self.reports)
         lines = [
-            f"pattern {first.pattern}  training length {first.train_length}  seeds {first.first_seed}.."
+            f"{' '.join(first.subject_options).lstrip('-')}  training length {first.train_length}  seeds {first.first_seed}.."
             f"{first.first_seed + first.seeds - 1} for every recipe",
             f"{'recipe':<{width}}  holds   rate    95% interval (Wilson)  errors  p vs first (Fisher)",
         ]
@@ -91,8 +91,9 @@ class RecipeComparison:
 
 def compare_recipes(recipes: list[object], **options: Any) -> RecipeComparison:
     """Check each of ``recipes`` (specs as :func:`~seqcheck.training.seeds.resolve_recipe` reads them, at least two)
-    across the same seeds with :func:`~seqcheck.training.seeds.check_seeds` (``options``: ``pattern``, ``seeds``,
+    across the same seeds with :func:`~seqcheck.training.seeds.check_seeds` (``options``: ``pattern`` or ``task``, ``seeds``,
     ``first_seed``, ``train_length``, ``max_length``, ``workers``, ``cache_dir``, ...), and compare them."""
     if len(recipes) < 2:
         raise invalid("recipes", list(recipes), "at least two recipes", "name the recipe to compare with first, then its variants")
-    return RecipeComparison([check_seeds(recipe, **options) for recipe in recipes])
+    specs = [resolve_recipe(recipe) for recipe in recipes]  # a bad spec is one line before any training
+    return RecipeComparison([check_seeds(spec, **options) for spec in specs])

@@ -11,7 +11,9 @@ maximum failure rate (:func:`seqcheck.training.statistics.gate`).
 **Recipe specs** (:func:`resolve_recipe`).  A recipe is named by
 
 - a built-in recipe's name, with optional settings: ``fixed-window``, ``fixed-window:units=8,epochs=20``
-  (see ``RECIPES[name].settings``; an unknown setting is refused by ``Recipe.resolve_settings``);
+  (see ``RECIPES[name].settings``) for a pattern; ``task-lstm``, ``task-transformer:layers=2`` (the
+  architectures of :mod:`seqcheck.training.task_recipes`; ``fixed_length=true`` trains on length N only)
+  for a task; an unknown setting is refused;
 - a user's recipe ``module:function``, with optional settings ``module:function:key=value,...``; the
   module is imported as :func:`seqcheck.tasks.resolve_task` imports a task (from the current folder too);
 - in Python, the function itself (a :class:`RecipeSpec` stores its ``module:qualname``, so that a
@@ -22,9 +24,10 @@ contains ``-`` and no ``.``: it is never a module's name); any other spec must b
 Setting values are read as JSON scalars (``8``, ``0.15``, ``1e-3``, ``true``, ``null``, ``"8"``), anything
 else as a string (``activation=relu``); values cannot contain ``,`` unless JSON-quoted.
 
-A user's recipe is any function ``recipe(pattern, *, train_length, seed, **settings) -> model``
-(``pattern`` a :class:`~seqcheck.tasks.patterns.Pattern`; the model anything :func:`seqcheck.check`
-accepts: a ``keras.Model``, a model file's path, a callable on numpy batches...).
+A user's recipe is any function ``recipe(pattern_or_task, *, train_length, seed, **settings) -> model``
+(a :class:`~seqcheck.tasks.patterns.Pattern`, or the :class:`~seqcheck.tasks.base.Task` given as ``task``;
+the model anything :func:`seqcheck.check` accepts: a ``keras.Model``, a model file's path, a callable on
+numpy batches...).
 
 **Labels.**  :attr:`RecipeSpec.label` is the canonical spec: settings sorted by name, settings equal to
 their default (a built-in's ``settings``, a user function's keyword default) omitted, so that
@@ -39,39 +42,48 @@ its minimal counterexample's length (for a pair of windows, the shorter one's: t
 it).  :attr:`SeedsReport.first_failing_lengths` gives the distribution for each invariant that failed
 on some seed (length -> number of seeds), ``length_generalization`` first.
 
-**Processes.**  Seeds run in worker processes on this machine: a ``ProcessPoolExecutor`` with the
-``spawn`` start method and ``max_tasks_per_child=1`` (Python >= 3.11; on 3.10 workers are reused), so
-each process trains and checks one model and is replaced: memory stays flat and Keras sessions never
-accumulate.  ``workers`` defaults to ``os.cpu_count()`` (never more than the seeds); ``workers=0`` runs
-every seed in this process, one after the other (for a debugger, for prints, for tests that need no
-processes), with the same retries and the same report.  A worker returns a :class:`SeedResult` (plain
-data, the report's dict), never the model.  A spec carries the ``sys.path`` folder its module was
-imported from, and a worker adds it to its own ``sys.path`` before importing the recipe.
+**Processes.**  Seeds run on an engine of :mod:`seqcheck.training.engines`: worker processes on this
+machine (``workers``, default ``os.cpu_count()``, never more than the seeds; each process trains and
+checks one model and is replaced, so memory stays flat), or a Dask cluster (``scheduler``).
+``workers=0`` runs every seed in this process, one after the other (for a debugger, for prints, for
+tests that need no processes), with the same retries and the same report.  A spec carries the
+``sys.path`` folder its module was imported from, and a worker adds it to its own ``sys.path`` before
+importing the recipe.
 
-**Failures of the run itself.**  A training or check that raises is retried ``retries`` times; a
+**The cache, on the client.**  Workers share no disk with the client.  A worker returns a
+:class:`SeedResult` (plain data: the report's dict) and, for a built-in recipe, the trained model's
+``.keras`` bytes; the client keeps the model in the model cache and the seed's result in the cache's
+results.  Before a seed starts, the client looks both up: a finished seed (same recipe identity,
+subject, lengths, invariants, seed and seqcheck version) is not run again (its row says "from the
+cache"), and a cached model is sent to the worker, which checks it without training.
+
+**Failures of the run itself.**  A training or check that raises is retried ``retries`` times.  A local
 worker that dies (killed, out of memory, ``os._exit``) breaks the pool: the pool is recreated and the
 seeds that had not finished are submitted again.  When several seeds were running, the one that
 killed the pool is unknown: each of them then runs again alone, and a seed is charged an attempt only
-for a death while it ran alone.  A seed still failing after ``retries`` retries is reported as
-``error`` with a one-line reason, is not counted in the rate, and the run goes on; a finished seed's
-result is never lost.  Built-in recipes train through the model cache, so a run interrupted (Ctrl-C:
-pending seeds are cancelled, the workers stopped, the pool shut down and ``KeyboardInterrupt``
-re-raised) and run again retrains no seed that had finished training.
+for a death while it ran alone (a Dask worker's death is charged to the seed it ran).  A seed still
+failing after ``retries`` retries is reported as ``error`` with a one-line reason, is not counted in
+the rate, and the run goes on; a finished seed's result is never lost.  A run interrupted (Ctrl-C:
+pending seeds are cancelled, the workers stopped and ``KeyboardInterrupt`` re-raised) and run again
+starts from the seeds that had not finished.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import gc
+import hashlib
 import importlib
 import inspect
 import json
 import math
-import multiprocessing
 import os
 import re
 import shlex
 import sys
+import tempfile
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures.process import BrokenProcessPool
@@ -81,6 +93,7 @@ from typing import Any
 
 from seqcheck.errors import first_line, invalid
 from seqcheck.spelling import spell
+from seqcheck.tasks.base import SequenceTask, Task
 from seqcheck.tasks.patterns import Pattern
 
 __all__ = [
@@ -99,7 +112,10 @@ HEADLINE = "length_generalization"
 #: ``check-recipe``'s default training length (the reproduce line omits it).
 DEFAULT_TRAIN_LENGTH = 10
 
-_RECIPE_FIX = "name a built-in recipe (fixed-window, varied-window) with optional :key=value settings, or your own as module:function"
+_RECIPE_FIX = ("name a built-in recipe (fixed-window, varied-window; for a task task-lstm, task-transformer) with optional"
+               " :key=value settings, or your own as module:function")
+#: The built-in task recipes, by name: the architecture of :mod:`seqcheck.training.task_recipes` each trains.
+TASK_RECIPES = {"task-lstm": "lstm", "task-transformer": "transformer"}
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SETTING = re.compile(r"\s*([^=,]*?)\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^,]*?)\s*(,|\Z)")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
@@ -211,25 +227,58 @@ class RecipeSpec:
             return False
         return self.function is None or found is self.function
 
-    def load(self) -> Callable[..., Any]:
-        """The user's recipe function (imported by name unless given), or the built-in :class:`Recipe`."""
-        if self.builtin:
-            from seqcheck.training.recipes import get_recipe
+    @property
+    def for_tasks(self) -> bool:
+        """Whether the recipe is a built-in task recipe (``task-lstm``, ``task-transformer``: trained on a task)."""
+        return self.builtin and self.target in TASK_RECIPES
 
-            return get_recipe(self.target)
+    def load(self) -> Callable[..., Any]:
+        """The user's recipe function (imported by name unless given)."""
         if self.function is not None:
             return self.function
         return _import_target(self.target, self.label, self.path)
 
-    def train(self, pattern: Pattern, *, train_length: int, seed: int, cache_dir: str | None = None) -> Any:
-        """The model of ``seed``: a built-in recipe's cached ``.keras`` file (trained if absent), else what the
-        user's function returns."""
-        if self.builtin:
-            from seqcheck.training.cache import cached_model_path
+    def train(self, subject: Pattern | Task, *, train_length: int, seed: int) -> Any:
+        """The model of ``seed``: what a built-in recipe trains (a ``keras.Model``), or what the user's function returns."""
+        if self.for_tasks:
+            from seqcheck.training.task_recipes import train_task_model
 
-            return cached_model_path(self.target, pattern, train_length=train_length, seed=seed,
-                                     cache_dir=cache_dir, settings=self.settings_dict)
-        return self.load()(pattern, train_length=train_length, seed=seed, **self.settings_dict)
+            return train_task_model(subject, TASK_RECIPES[self.target], max_train_length=train_length, seed=seed,
+                                    settings=self.settings_dict)
+        if self.builtin:
+            from seqcheck.training.recipes import train
+
+            return train(self.target, subject, train_length=train_length, seed=seed, settings=self.settings_dict)
+        return self.load()(subject, train_length=train_length, seed=seed, **self.settings_dict)
+
+    def entry(self, subject: Pattern | Task, *, train_length: int, seed: int, cache_dir: str | None):
+        """The model cache's :class:`~seqcheck.training.cache.Entry` of a built-in recipe's model (``None`` for a user's
+        recipe: its models are not cached, its seeds' results are)."""
+        if self.for_tasks:
+            from seqcheck.training.task_recipes import task_entry
+
+            return task_entry(subject, TASK_RECIPES[self.target], max_train_length=train_length, seed=seed,
+                              settings=self.settings_dict, cache_dir=cache_dir)
+        if self.builtin:
+            from seqcheck.training.cache import recipe_entry
+
+            return recipe_entry(self.target, subject, train_length=train_length, seed=seed, cache_dir=cache_dir,
+                                settings=self.settings_dict)
+        return None
+
+    def identity(self) -> dict[str, Any] | None:
+        """What a user's recipe is, for the key of its seeds' cached results: its name, settings and the sha256 of its
+        module's source file (edit the module and its seeds run again); ``None`` when the source cannot be read (the
+        results are then not cached).  A built-in recipe is known by its model's cache key instead."""
+        try:
+            function = self.load()
+            source = inspect.getsourcefile(inspect.unwrap(function))
+            digest = hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else None
+        except Exception:  # a builtin function, a class from C, a file gone: no identity, no cached results
+            return None
+        if digest is None:
+            return None
+        return {"recipe": self.target, "settings": self.settings_dict, "source_sha256": digest}
 
 
 def _import_target(target: str, spec: str, path: str | None = None) -> Callable[..., Any]:
@@ -291,19 +340,32 @@ def _user_settings(function: Callable[..., Any], settings: dict[str, Any], spec:
     return kept
 
 
-def _builtin(name: str, overrides: Mapping[str, Any]) -> RecipeSpec:
+def _builtin_settings(name: str) -> Mapping[str, Any]:
+    """The default settings of a built-in recipe (a pattern recipe, or a task recipe)."""
+    if name in TASK_RECIPES:
+        from seqcheck.training.task_recipes import ARCHITECTURES
+
+        return ARCHITECTURES[TASK_RECIPES[name]]
     from seqcheck.training.recipes import get_recipe
 
-    recipe = get_recipe(name)
-    unknown = sorted(set(overrides) - set(recipe.settings))
+    return get_recipe(name).settings
+
+
+def _builtin(name: str, overrides: Mapping[str, Any]) -> RecipeSpec:
+    defaults = _builtin_settings(name)
+    unknown = sorted(set(overrides) - set(defaults))
     if unknown:
         spec = f"{name}:{','.join(f'{k}={_format_value(v)}' for k, v in overrides.items())}"
         raise invalid(
-            "recipe", spec, f"settings of recipe {name!r}: {', '.join(sorted(recipe.settings))}",
+            "recipe", spec, f"settings of recipe {name!r}: {', '.join(sorted(defaults))}",
             f"drop or rename the unknown setting {unknown[0]!r}",
         )
-    kept = {k: v for k, v in overrides.items() if _canonical(v) != _canonical(recipe.settings[k])}
-    return RecipeSpec(recipe.name, tuple(sorted(kept.items())), builtin=True)
+    if name in TASK_RECIPES:  # bad values are refused now, not in every worker
+        from seqcheck.training.task_recipes import resolve_task_settings
+
+        resolve_task_settings(TASK_RECIPES[name], overrides)
+    kept = {k: v for k, v in overrides.items() if _canonical(v) != _canonical(defaults[k])}
+    return RecipeSpec(name, tuple(sorted(kept.items())), builtin=True)
 
 
 def _user(target: str, spec: str, overrides: Mapping[str, Any], function: Callable[..., Any] | None = None) -> RecipeSpec:
@@ -324,6 +386,7 @@ def resolve_recipe(spec: object, *, settings: Mapping[str, Any] | None = None) -
     from seqcheck.training.recipes import RECIPES, Recipe
 
     extra = _check_values(settings or {}, spec)
+    builtins = {**RECIPES, **TASK_RECIPES}
     if isinstance(spec, RecipeSpec):
         merged = {**spec.settings_dict, **extra}
         if spec.builtin:
@@ -334,11 +397,11 @@ def resolve_recipe(spec: object, *, settings: Mapping[str, Any] | None = None) -
     if isinstance(spec, str):
         text = spec.strip()
         name, colon, rest = text.partition(":")
-        if name in RECIPES:
+        if name in builtins:
             overrides = _parse_settings(rest, text) if colon else {}
             return _builtin(name, {**overrides, **extra})
         if not colon:
-            raise invalid("recipe", spec, f"one of {', '.join(sorted(RECIPES))}, or module:function", _RECIPE_FIX)
+            raise invalid("recipe", spec, f"one of {', '.join(builtins)}, or module:function", _RECIPE_FIX)
         module_name = name
         function_name, colon2, setting_text = rest.partition(":")
         if not _DOTTED.match(module_name) or not _DOTTED.match(function_name):
@@ -391,7 +454,8 @@ class SeedResult:
 
     ``outcome`` is ``"pass"`` (every invariant holds), ``"fail"`` or ``"error"`` (``error`` says why, in
     one line); ``invariants`` has one :class:`InvariantOutcome` per invariant checked, in report order;
-    ``report`` is the check's :meth:`Report.to_dict`; ``attempts`` counts the times the seed was started.
+    ``report`` is the check's :meth:`Report.to_dict`; ``attempts`` counts the times the seed was started;
+    ``cached`` says the row was read from the cache of results (a seed finished by an earlier run).
     """
 
     seed: int
@@ -400,6 +464,9 @@ class SeedResult:
     report: dict[str, Any] | None = None
     error: str | None = None
     attempts: int = 1
+    cached: bool = False
+    #: A built-in recipe's trained model (``.keras`` bytes), on its way from the worker to the client's cache.
+    model_file: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_report(cls, seed: int, report) -> SeedResult:
@@ -415,6 +482,15 @@ class SeedResult:
                 minimal=bool(failing is not None and failing.minimal_confirmed),
             ))
         return cls(seed, PASS if report.passed else FAIL, tuple(outcomes), report.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SeedResult:
+        """The row :meth:`to_dict` wrote (a ``KeyError`` or ``TypeError`` for anything else)."""
+        return cls(
+            seed=int(data["seed"]), outcome=data["outcome"], report=data["report"], error=data["error"],
+            attempts=int(data["attempts"]), cached=bool(data.get("cached", False)),
+            invariants=tuple(InvariantOutcome(**outcome) for outcome in data["invariants"]),
+        )
 
     @property
     def passed(self) -> bool | None:
@@ -440,6 +516,8 @@ class SeedResult:
         """``seed 3  FAIL  length generalization from length 11; minimal: window ...``."""
         head = f"seed {self.seed:>{width}}"
         tries = f" ({self.attempts} attempts)" if self.attempts > 1 else ""
+        if self.cached:
+            tries += " (from the cache: finished by an earlier run)"
         if self.outcome == ERROR:
             return f"{head}  ERROR  {self.error}{tries}"
         if self.outcome == PASS:
@@ -461,6 +539,7 @@ class SeedResult:
             "outcome": self.outcome,
             "passed": self.passed,
             "attempts": self.attempts,
+            "cached": self.cached,
             "error": self.error,
             "invariants": [o.to_dict() for o in self.invariants],
             "report": self.report,
@@ -475,32 +554,82 @@ def _where(outcome: InvariantOutcome) -> str:
 
 @dataclass(frozen=True)
 class _Job:
-    """Everything a worker needs for a seed but the seed (picklable)."""
+    """Everything a worker needs for a seed but the seed (picklable; no cache folder: workers share no disk with the
+    client)."""
 
     spec: RecipeSpec
-    pattern: Pattern
+    #: The pattern, or the task (by name where it has one, so that a worker resolves it itself).
+    pattern: Pattern | None
+    task: Any
     train_length: int
     max_length: int | None
     invariants: tuple[Any, ...] | None
-    cache_dir: str | None
+    #: Whether the worker is a long-lived process (a Dask worker) that must clear Keras's state after each seed.
+    long_lived: bool = False
+
+    def subject(self) -> Pattern | Task:
+        if self.pattern is not None:
+            return self.pattern
+        from seqcheck.tasks import resolve_task
+
+        return resolve_task(self.task)
 
 
-def _run_seed(job: _Job, seed: int) -> SeedResult:
-    """Train and check one seed (in a worker process, or in this one with ``workers=0``)."""
-    stage = "training"
-    try:
-        model = job.spec.train(job.pattern, train_length=job.train_length, seed=seed, cache_dir=job.cache_dir)
-        stage = "the check"
-        from seqcheck.checking import check
+#: One seed at a time in a process: a training seeds process-wide generators (a Dask worker may run tasks in threads).
+_ONE_SEED_AT_A_TIME = threading.Lock()
 
-        report = check(model, pattern=job.pattern, train_length=job.train_length, max_length=job.max_length, seed=seed,
-                       invariants=None if job.invariants is None else list(job.invariants))
-        del model
-        return SeedResult.from_report(seed, report)
-    except KeyboardInterrupt:
-        raise
-    except (Exception, SystemExit) as exc:  # the user's recipe: reported for this seed, in one line
-        return SeedResult(seed, ERROR, error=f"{stage} raised {type(exc).__name__}: {first_line(exc)}")
+
+def _run_seed(job: _Job, seed: int, model_file: bytes | None = None) -> SeedResult:
+    """Train and check one seed (in a worker process, on a Dask worker, or in this process with ``workers=0``).
+
+    A built-in recipe's model is saved to a temporary ``.keras`` file, checked from that file as the cache's model
+    would be, and its bytes come back in :attr:`SeedResult.model_file` for the client to cache; ``model_file`` (the
+    client's cached model) skips the training.  A user's recipe's model is checked as the recipe returned it.
+    """
+    with _ONE_SEED_AT_A_TIME, tempfile.TemporaryDirectory(prefix="seqcheck-seed-") as folder:
+        stage = "training"
+        try:
+            subject = job.subject()
+            shipped = None
+            if model_file is not None or job.spec.builtin:
+                model = Path(folder) / "model.keras"
+                if model_file is not None:
+                    model.write_bytes(model_file)
+                else:
+                    job.spec.train(subject, train_length=job.train_length, seed=seed).save(model)
+                    shipped = model.read_bytes()
+            else:
+                model = job.spec.train(subject, train_length=job.train_length, seed=seed)
+            stage = "the check"
+            from seqcheck.checking import check
+
+            report = check(model, **_subject_option(job.pattern, job.task), train_length=job.train_length,
+                           max_length=job.max_length, seed=seed,
+                           invariants=None if job.invariants is None else list(job.invariants))
+            del model
+            row = SeedResult.from_report(seed, report)
+            row.model_file = shipped
+            return row
+        except KeyboardInterrupt:
+            raise
+        except (Exception, SystemExit) as exc:  # the user's recipe: reported for this seed, in one line
+            return SeedResult(seed, ERROR, error=f"{stage} raised {type(exc).__name__}: {first_line(exc)}")
+        finally:
+            if job.long_lived:
+                _forget_keras_state()
+
+
+def _subject_option(pattern: Pattern | None, task: Any) -> dict[str, Any]:
+    """``{"pattern": ...}`` or ``{"task": ...}``, as :func:`seqcheck.check` takes it."""
+    return {"pattern": pattern} if pattern is not None else {"task": task}
+
+
+def _forget_keras_state() -> None:
+    """Free what a seed left in a long-lived worker: Keras's global state (when Keras was imported) and garbage."""
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        keras.backend.clear_session()
+    gc.collect()
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -515,7 +644,8 @@ class SeedsReport:
     """The outcome of :func:`check_seeds`: one :class:`SeedResult` per seed (in seed order) and their statistics."""
 
     recipe: str
-    pattern: str
+    #: The pattern every model was trained on and checked against (``None`` for a task).
+    pattern: str | None
     train_length: int
     first_seed: int
     seeds: int
@@ -526,6 +656,13 @@ class SeedsReport:
     alphabet_size: int | None = None
     #: The CI gate's threshold on the rate of failing models (``--max-failure-rate``), or ``None`` for no gate.
     max_failure_rate: float | None = None
+    #: The task every model was trained on and checked against, as it was named (``None`` for a pattern).
+    task: str | None = None
+
+    @property
+    def subject_options(self) -> list[str]:
+        """``["--pattern", "11000"]`` or ``["--task", "parity"]``: what the models were trained on, as options."""
+        return ["--pattern", self.pattern] if self.pattern is not None else ["--task", str(self.task)]
 
     @property
     def holds(self) -> int:
@@ -597,7 +734,7 @@ class SeedsReport:
     @property
     def reproduce(self) -> str:
         """The command line that runs this check again."""
-        argv = ["seqcheck", "check-recipe", self.recipe, "--pattern", self.pattern, "--seeds", str(self.seeds)]
+        argv = ["seqcheck", "check-recipe", self.recipe, *self.subject_options, "--seeds", str(self.seeds)]
         if self.first_seed:
             argv += ["--first-seed", str(self.first_seed)]
         if self.train_length != DEFAULT_TRAIN_LENGTH:
@@ -635,7 +772,7 @@ class SeedsReport:
     def render(self) -> str:
         """The text report: a header, a line per seed, the summary, and the command that reproduces it."""
         last = self.first_seed + self.seeds - 1
-        header = (f"recipe {self.recipe}  pattern {self.pattern}  training length {self.train_length}"
+        header = (f"recipe {self.recipe}  {' '.join(self.subject_options).lstrip('-')}  training length {self.train_length}"
                   f"{f'  max length {self.max_length}' if self.max_length is not None else ''}"
                   f"  seeds {self.first_seed}..{last} ({_plural(self.seeds)})")
         if self.invariants is not None:
@@ -657,6 +794,7 @@ class SeedsReport:
             "version": SEEDS_REPORT_VERSION,
             "recipe": self.recipe,
             "pattern": self.pattern,
+            "task": self.task,
             "train_length": self.train_length,
             "max_length": self.max_length,
             "invariants": self.invariants,
@@ -716,44 +854,100 @@ def _battery(invariants: object) -> tuple[Any, ...] | None:
     return tuple(inv.name if any(inv is known for known in ALL_INVARIANTS) else inv for inv in resolved)
 
 
-#: The reason reported for a seed whose worker process died on every attempt.
+#: The reason reported for a seed whose worker process died.
 DIED = "its worker process died (killed, out of memory, a crash or os._exit) on every attempt"
 
 
-def _new_pool(workers: int) -> cf.ProcessPoolExecutor:
-    context = multiprocessing.get_context("spawn")
-    if sys.version_info >= (3, 11):
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1)
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)  # pragma: no cover - Python 3.10
+class _Store:
+    """The client's side of the cache for one run: finished seeds' results (any recipe whose identity is known) and
+    built-in recipes' trained models.  Workers never touch it: models and reports come back to the client."""
 
+    def __init__(self, job: _Job, cache_dir: str | None, fresh: bool):
+        self.job, self.cache_dir, self.fresh = job, cache_dir, fresh
+        self.subject = job.subject()
+        self.recipe_identity = None if job.spec.builtin else job.spec.identity()
 
-def _stop(pool: cf.ProcessPoolExecutor | None, in_flight: Iterable[cf.Future]) -> None:
-    """Cancel pending work, stop the workers (a cached entry is written atomically: a killed training leaves none)
-    and shut the pool down."""
-    for future in in_flight:
-        future.cancel()
-    if pool is None:
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        if process.is_alive():
-            process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
+    def _entry(self, seed: int):
+        return self.job.spec.entry(self.subject, train_length=self.job.train_length, seed=seed, cache_dir=self.cache_dir)
+
+    def _result_key(self, seed: int) -> dict[str, Any] | None:
+        job = self.job
+        if job.spec.builtin:
+            model = dict(self._entry(seed).key_data)
+        elif self.recipe_identity is not None:
+            model = {**self.recipe_identity, "seed": seed}
+        else:
+            return None
+        if job.invariants is not None and not all(isinstance(item, str) for item in job.invariants):
+            return None  # a user's invariant object: what it checks is not known by name
+        from seqcheck import __version__
+
+        if isinstance(self.subject, Pattern):
+            subject = {"pattern": list(self.subject.symbols), "alphabet_size": self.subject.alphabet_size}
+        else:
+            subject = {"task": self.subject.name, "task_spec": job.task if isinstance(job.task, str) else None,
+                       "symbols": list(self.subject.symbols), "classes": list(self.subject.classes)}
+        return {
+            "result": "seed", "version": SEEDS_REPORT_VERSION, "seqcheck": __version__, "model": model,
+            "subject": subject, "train_length": job.train_length, "max_length": job.max_length,
+            "invariants": None if job.invariants is None else list(job.invariants), "seed": seed,
+        }
+
+    def _slug(self, seed: int) -> str:
+        return f"seed-{self.job.spec.target.replace(':', '.')}-s{seed}"
+
+    def finished(self, seed: int) -> SeedResult | None:
+        """The seed's result from an earlier run, if the cache holds it (never with ``fresh``)."""
+        key = None if self.fresh else self._result_key(seed)
+        if key is None:
+            return None
+        from seqcheck.training.cache import cached_result
+
+        stored = cached_result(key, slug=self._slug(seed), cache_dir=self.cache_dir)
+        try:
+            row = SeedResult.from_dict(stored)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if row.seed != seed or row.outcome not in (PASS, FAIL):
+            return None
+        row.cached = True
+        return row
+
+    def model_file(self, seed: int) -> bytes | None:
+        """A built-in recipe's cached model for the seed (its bytes, sent to the worker instead of a training)."""
+        entry = self._entry(seed)
+        path = None if entry is None else entry.existing()
+        return None if path is None else path.read_bytes()
+
+    def keep(self, seed: int, row: SeedResult) -> None:
+        """Cache what a finished seed brought back: its trained model, then its result (not a seed in error)."""
+        if row.model_file is not None:
+            self._entry(seed).store(row.model_file)
+            row.model_file = None
+        key = self._result_key(seed) if row.outcome in (PASS, FAIL) else None
+        if key is not None:
+            from seqcheck.training.cache import store_result
+
+            store_result(key, row.to_dict(), slug=self._slug(seed), cache_dir=self.cache_dir)
 
 
 class _Run:
-    """The scheduler of :func:`check_seeds`: retries, dead workers, progress."""
+    """The scheduler of :func:`check_seeds`: cached seeds, retries, dead workers, progress."""
 
-    def __init__(self, job: _Job, seeds: list[int], workers: int, retries: int,
+    def __init__(self, job: _Job, seeds: list[int], engine, store: _Store, retries: int,
                  progress: Callable[[int, int, int, int], Any] | None):
-        self.job, self.workers, self.retries, self.progress = job, workers, retries, progress
+        self.job, self.engine, self.store, self.retries, self.progress = job, engine, store, retries, progress
         self.total = len(seeds)
-        self.pending: deque[int] = deque(seeds)
         self.rows: dict[int, SeedResult] = {}
+        for seed in seeds:
+            row = store.finished(seed)
+            if row is not None:
+                self.rows[seed] = row
+        self.pending: deque[int] = deque(seed for seed in seeds if seed not in self.rows)
         self.charged: Counter = Counter()  # failed attempts that count against a seed's retries
         self.started: Counter = Counter()
         self.quarantine: set[int] = set()  # seeds that may have killed a worker: each runs alone
         self.in_flight: dict[cf.Future, int] = {}
-        self.pool: cf.ProcessPoolExecutor | None = None
         self.restarts = 0
 
     def tell(self) -> None:
@@ -769,43 +963,42 @@ class _Run:
                 self.pending.appendleft(seed)
                 return
         row.attempts = self.started[seed]
+        self.store.keep(seed, row)
         self.rows[seed] = row
         self.tell()
 
     def run(self) -> list[SeedResult]:
         self.tell()
-        if self.workers == 0:
+        if self.engine is None:
             while self.pending:
                 seed = self.pending.popleft()
                 self.started[seed] += 1
-                self.settle(seed, _run_seed(self.job, seed))
-        else:
+                self.settle(seed, _run_seed(self.job, seed, self.store.model_file(seed)))
+        elif self.pending:
             try:
-                self.pool = _new_pool(self.workers)
+                self.engine.start()
                 while self.pending or self.in_flight:
                     self.dispatch()
                     if self.in_flight:
                         done, _ = cf.wait(list(self.in_flight), return_when=cf.FIRST_COMPLETED)
                         self.collect(done)
             except BaseException:
-                _stop(self.pool, self.in_flight)
-                self.pool = None
+                self.engine.stop(self.in_flight)
                 raise
-            finally:
-                if self.pool is not None:
-                    self.pool.shutdown(wait=True)
+            self.engine.close()
         return [self.rows[seed] for seed in sorted(self.rows)]
 
     def dispatch(self) -> None:
-        """Start seeds while a worker is free; a quarantined seed runs alone."""
-        while self.pending and len(self.in_flight) < self.workers:
+        """Start seeds while the engine has room; a quarantined seed runs alone."""
+        capacity = self.engine.capacity()
+        while self.pending and len(self.in_flight) < capacity:
             if any(seed in self.quarantine for seed in self.in_flight.values()):
                 return
             seed = self.pending[0]
             if seed in self.quarantine and self.in_flight:
                 return
             try:
-                future = self.pool.submit(_run_seed, self.job, seed)
+                future = self.engine.submit(_run_seed, self.job, seed, self.store.model_file(seed))
             except BrokenProcessPool:  # broke under us: the in-flight futures will say so; else start afresh
                 if not self.in_flight:
                     self.renew()
@@ -821,7 +1014,7 @@ class _Run:
         died = self.harvest(done)
         if not died:
             return
-        # The pool is broken: every other future ends now, with its result or BrokenProcessPool.
+        # A local pool is broken: every other future ends now, with its result or BrokenProcessPool.
         rest, _ = cf.wait(list(self.in_flight))
         died += self.harvest(rest)
         if len(died) == 1:  # it ran alone: it killed its worker
@@ -835,34 +1028,35 @@ class _Run:
         self.tell()
 
     def harvest(self, futures: Iterable[cf.Future]) -> list[int]:
-        """Settle finished futures; return the seeds whose worker died."""
+        """Settle finished futures; return the seeds whose local worker died (a Dask worker's death is charged to its
+        seed at once: Dask knows which task it ran)."""
         died = []
         for future in sorted(futures, key=lambda f: self.in_flight[f]):
             seed = self.in_flight.pop(future)
             try:
                 row = future.result()
-            except BrokenProcessPool:
-                died.append(seed)
-                continue
             except cf.CancelledError:
                 self.pending.appendleft(seed)
                 continue
-            except Exception as exc:  # sending the job or the result failed (an invariant that does not pickle)
-                row = SeedResult(seed, ERROR, error=f"the worker raised {type(exc).__name__}: {first_line(exc)}")
+            except Exception as exc:  # a death, or sending the job or the result failed (an invariant that does not pickle)
+                if self.engine.died(exc) and self.engine.deaths_are_shared:
+                    died.append(seed)
+                    continue
+                reason = DIED if self.engine.died(exc) else f"the worker raised {type(exc).__name__}: {first_line(exc)}"
+                row = SeedResult(seed, ERROR, error=reason)
             self.settle(seed, row)
         return died
 
     def renew(self) -> None:
         """Replace a broken pool; give up (every unfinished seed in error) if pools keep breaking."""
         self.restarts += 1
-        self.pool.shutdown(wait=True, cancel_futures=True)
         if self.restarts > 2 * self.total * (self.retries + 1) + 2:
+            self.engine.stop(())
             while self.pending:
                 seed = self.pending.popleft()
                 self.rows[seed] = SeedResult(seed, ERROR, error="the worker pool kept breaking", attempts=self.started[seed])
-            self.pool = None
             raise _GaveUp
-        self.pool = _new_pool(self.workers)
+        self.engine.renew()
 
 
 class _GaveUp(Exception):
@@ -872,33 +1066,45 @@ class _GaveUp(Exception):
 def check_seeds(
     recipe: object,
     *,
-    pattern: str | Pattern | Iterable[int],
+    pattern: str | Pattern | Iterable[int] | None = None,
+    task: str | Task | None = None,
     seeds: int = 30,
     first_seed: int = 0,
     train_length: int = DEFAULT_TRAIN_LENGTH,
     max_length: int | None = None,
     invariants: Iterable[Any] | Any | None = None,
     workers: int | None = None,
+    scheduler: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    fresh: bool = False,
     retries: int = 1,
     progress: Callable[[int, int, int, int], Any] | None = None,
     max_failure_rate: float | None = None,
 ) -> SeedsReport:
     """Train one model per seed with ``recipe`` and check each: how reliable is the training procedure?
 
-    ``recipe`` is a spec (:func:`resolve_recipe`).  Seed ``s`` in ``first_seed .. first_seed + seeds - 1``
-    trains one model (a built-in recipe through the model cache, ``cache_dir`` or the default, with its
-    settings; a user's recipe called directly) and checks it with ``seqcheck.check(model, pattern=pattern,
-    train_length=train_length, max_length=max_length, seed=s, invariants=invariants)``.  Seeds run in
-    ``workers`` spawned processes (default ``os.cpu_count()``; ``0``: in this process); a seed whose training
-    or check raises, or whose worker dies, is retried ``retries`` times, then reported as an error.
+    ``recipe`` is a spec (:func:`resolve_recipe`); the models are trained on ``pattern`` or on ``task`` (one of the
+    two: a pattern recipe takes a pattern, ``task-lstm`` and ``task-transformer`` a task, a user's recipe either).
+    Seed ``s`` in ``first_seed .. first_seed + seeds - 1`` trains one model and checks it with
+    ``seqcheck.check(model, pattern=pattern or task=task, train_length=train_length, max_length=max_length, seed=s,
+    invariants=invariants)``.
+
+    Seeds run in ``workers`` spawned processes (default ``os.cpu_count()``; ``0``: in this process), or on the Dask
+    cluster whose scheduler ``scheduler`` names (an address like ``tcp://host:8786``, or a ``distributed.Client``;
+    default ``$SEQCHECK_SCHEDULER`` when ``workers`` is not given either); see :mod:`seqcheck.training.engines`.
+    A seed whose training or check raises, or whose worker dies, is retried ``retries`` times, then reported as an
+    error.  Trained models (built-in recipes) and finished seeds' results come back to this process and are kept in
+    the model cache (``cache_dir``, default ``$SEQCHECK_CACHE_DIR`` or ``~/.cache/seqcheck``): a run interrupted and
+    started again retrains and rechecks no finished seed (``fresh=True`` checks every seed again, still with the
+    cached models).  A user's recipe is known there by its name, settings and the sha256 of its module's source.
+
     ``progress(done, running, failed, total)`` is called at the start and whenever a seed starts or finishes
     (``failed``: finished seeds whose model fails or that ended in error).  ``max_failure_rate`` makes the report a
     CI gate (:attr:`SeedsReport.gate`): it passes when the 95% interval of the rate of failing models lies below it,
     fails when the interval lies above it, and is undecided otherwise.
     """
     spec = resolve_recipe(recipe)
-    pat = Pattern.parse(pattern)
+    pat, task_spec = _subject(spec, pattern, task)
     seeds = _whole("seeds", seeds, 1)
     first_seed = _whole("first_seed", first_seed, 0)
     train_length = _whole("train_length", train_length, 1)
@@ -907,24 +1113,55 @@ def check_seeds(
     retries = _whole("retries", retries, 0)
     if max_failure_rate is not None:
         max_failure_rate = _rate("max_failure_rate", max_failure_rate)
-    if workers is None:
-        workers = os.cpu_count() or 1
-    workers = min(_whole("workers", workers, 0), seeds)
+    if workers is not None:
+        workers = _whole("workers", workers, 0)
     if progress is not None and not callable(progress):
         raise invalid("progress", progress, "a function (done, running, failed, total)", "pass a callable or None")
     battery = _battery(invariants)
-    if workers and not spec.importable:
+    from seqcheck.training.engines import resolve_engine
+
+    engine = resolve_engine(workers=workers, scheduler=scheduler, seeds=seeds)
+    if engine is not None and not spec.importable:
         raise invalid("recipe", spec.label, "a function a worker process can import by name (module-level, not a lambda or a nested function)",
                       "define it at a module's top level, or pass workers=0 to run every seed in this process")
-    job = _Job(spec, pat, train_length, max_length, battery, None if cache_dir is None else os.fspath(cache_dir))
-    run = _Run(job, list(range(first_seed, first_seed + seeds)), workers, retries, progress)
+    job = _Job(spec, pat, task_spec, train_length, max_length, battery, long_lived=bool(engine and engine.long_lived))
+    store = _Store(job, None if cache_dir is None else os.fspath(cache_dir), bool(fresh))
+    run = _Run(job, list(range(first_seed, first_seed + seeds)), engine, store, retries, progress)
     try:
         rows = run.run()
     except _GaveUp:
         rows = [run.rows[seed] for seed in sorted(run.rows)]
-    shown = None if pat.alphabet_size == max(2, max(pat.symbols) + 1) else pat.alphabet_size
+    shown = None if pat is None or pat.alphabet_size == max(2, max(pat.symbols) + 1) else pat.alphabet_size
     return SeedsReport(
-        recipe=spec.label, pattern=pat.text, train_length=train_length, first_seed=first_seed, seeds=seeds, rows=rows,
-        max_length=max_length, invariants=None if battery is None else [getattr(i, "name", i) for i in battery],
+        recipe=spec.label, pattern=None if pat is None else pat.text, train_length=train_length, first_seed=first_seed,
+        seeds=seeds, rows=rows, max_length=max_length,
+        invariants=None if battery is None else [getattr(i, "name", i) for i in battery],
         alphabet_size=shown, max_failure_rate=max_failure_rate,
+        task=None if task_spec is None else task_spec if isinstance(task_spec, str) else store.subject.name,
     )
+
+
+def _subject(spec: RecipeSpec, pattern: object, task: object) -> tuple[Pattern | None, Any]:
+    """The pattern, or the task (by name where it has one), that the recipe trains on; one-line errors for neither,
+    both, or a built-in recipe given the other kind."""
+    if (pattern is None) == (task is None):
+        given = "pattern" if pattern is not None else "task"
+        raise invalid(given, pattern if pattern is not None else task,
+                      "a pattern or a task, not both" if pattern is not None else "a pattern or a task to train on",
+                      "pass --pattern P (e.g. 11000) or --task T (e.g. parity)")
+    if pattern is not None:
+        if spec.for_tasks:
+            raise invalid("recipe", spec.label, "a recipe that trains on a pattern, since --pattern is given",
+                          "use fixed-window or varied-window, or --task T with this recipe")
+        return Pattern.parse(pattern), None
+    if spec.builtin and not spec.for_tasks:
+        raise invalid("recipe", spec.label, "a recipe that trains on a task, since --task is given",
+                      f"use {' or '.join(TASK_RECIPES)}, or --pattern P with this recipe")
+    from seqcheck.tasks import BUILTIN_TASKS, resolve_task
+
+    resolved = resolve_task(task)  # a bad name is one line now, before any training
+    if spec.for_tasks and not isinstance(resolved, SequenceTask):
+        raise invalid("task", resolved.name, f"a sequence task (whole-sequence classification), which {spec.target} trains on",
+                      "pick a built-in task like parity, or a SequenceTask of your own")
+    named = task if isinstance(task, str) else next((name for name, known in BUILTIN_TASKS.items() if known is resolved), None)
+    return None, named if named is not None else resolved
