@@ -193,6 +193,10 @@ CASES: list[Case] = [
     Case("recipe-unknown-setting", "a setting the built-in recipe does not have",
          ("check-recipe", "fixed-window:dropuot=0.15", "--pattern", "11000", "--seeds", "30")),
     Case("compare-one-recipe", "compare-recipes with one recipe", ("compare-recipes", "fixed-window", "--pattern", "11000", "--seeds", "30")),
+    Case("pattern-recipe-on-a-task", "a pattern recipe given --task", ("check-recipe", "fixed-window", "--task", "parity", "--seeds", "30")),
+    Case("task-recipe-on-a-pattern", "a task recipe given --pattern", ("check-recipe", "task-lstm", "--pattern", "11000", "--seeds", "30")),
+    Case("scheduler-and-workers", "--scheduler beside --workers (a Dask cluster has its own workers)",
+         ("check-recipe", "fixed-window", "--pattern", "11000", "--seeds", "30", "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786")),
     Case("train-output-unwritable", "train -o where no file can be created (/proc)",
          ("train", "fixed-window", "--pattern", "11000", "-o", "/proc/m.keras")),
     # -- Python callables (the API; the CLI takes files)

@@ -15,6 +15,7 @@ from test_seeds import ANCHORED_LINE, write_stubs
 def stubs(tmp_path, monkeypatch):
     name = write_stubs(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("SEQCHECK_CACHE_DIR", str(tmp_path / "cache"))  # seeds' results are cached: each test its own
     return name
 
 
@@ -61,7 +62,8 @@ def test_without_a_gate_any_failing_seed_fails_and_the_json_holds_every_seed(stu
         (["check-recipe", "fixed-window", "--pattern", "11000"],
          "seqcheck: error: --pattern=11000: expected --seeds N beside it; check a recipe across seeds with --pattern P --seeds N"),
         (["check-recipe", "fixed-window", "--seeds", "3"],
-         "seqcheck: error: --seeds=3: expected --pattern P beside it; check a recipe across seeds with --pattern P --seeds N"),
+         "seqcheck: error: --seeds=3: expected --pattern P or --task T beside it; check a recipe across seeds with --pattern P"
+             " --seeds N, or --task T --seeds N"),
         (["check-recipe", "fixed-window", "--max-failure-rate", "0.1"],
          "seqcheck: error: --max-failure-rate=0.1: expected --seeds N beside it; add --pattern P --seeds N to check the recipe"
          " across seeds"),
@@ -100,3 +102,30 @@ def test_compare_recipes_tests_each_variant_against_the_first_on_the_same_seeds(
     assert [r["recipe"] for r in report["recipes"]] == [f"{stubs}:by_seed", f"{stubs}:by_seed:every=2", f"{stubs}:exact"]
     assert [[row["seed"] for row in r["rows"]] for r in report["recipes"]] == [list(range(6))] * 3  # the same seeds
     assert report["recipes"][0]["p_value_against_first"] is None
+
+
+def test_in_a_log_the_progress_is_a_line_per_finished_seed_and_the_plot_is_written(stubs, tmp_path, capsys):
+    plot = tmp_path / "seeds.png"
+    assert main(check_seeds_cli(stubs, "by_seed", "--seeds", "3", "--max-length", "12", "--plot", str(plot))) == 1
+    progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("seeds:")]
+    assert progress == [
+        "seeds: 0/3 done, 0 running, 0 failed", "seeds: 1/3 done, 0 running, 0 failed",
+        "seeds: 2/3 done, 0 running, 1 failed", "seeds: 3/3 done, 0 running, 2 failed",
+    ]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(check_seeds_cli(stubs, "by_seed", "--seeds", "3", "--max-length", "12", "--quiet")) == 1
+    assert "seeds:" not in capsys.readouterr().err
+
+
+def test_a_recipe_across_seeds_on_a_task_from_the_command_line(tmp_path, monkeypatch, capsys):
+    from test_seeds_engines import TASK_STUBS
+
+    (tmp_path / "clitaskstubs.py").write_text(TASK_STUBS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("SEQCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    argv = ["compare-recipes", "clitaskstubs:parity_by_seed", "clitaskstubs:parity_by_seed", "--task", "parity",
+            "--seeds", "2", "--workers", "0", "--train-length", "4", "--max-length", "6"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "task parity  training length 4  seeds 0..1 for every recipe"
+    assert out[-1] == f"reproduce: seqcheck {' '.join(argv[:5])} --seeds 2 --train-length 4 --max-length 6"

@@ -47,6 +47,7 @@ from typing import Any, TextIO
 from seqcheck.errors import SeqcheckError, first_line, invalid, printable
 from seqcheck.spelling import INTERFACE
 from seqcheck.files import check_writable, identity, is_stdout, replace_atomically, write_atomically
+from seqcheck.training.engines import SCHEDULER_ENV
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,11 +105,12 @@ def _open_fraction(name: str):
     return _number_in(name, lambda value: 0.0 < value < 1.0, "a rate strictly between 0 and 1, like 0.1")
 
 
-def _outputs(model: str, paths: dict[str, str | None], inputs: dict[str, str] | None = None) -> dict[str, str]:
-    """The outputs asked for, each writable, none of them the model's file, another input's (``inputs``: a baseline
-    by its option) or another output's (``-`` at most once)."""
+def _outputs(model: str | None, paths: dict[str, str | None], inputs: dict[str, str] | None = None) -> dict[str, str]:
+    """The outputs asked for, each writable, none of them the model's file (``None``: no model file), another
+    input's (``inputs``: a baseline by its option) or another output's (``-`` at most once)."""
     outputs = {option: path for option, path in paths.items() if path}
-    seen = {identity(model): "MODEL", **{identity(path): name for name, path in (inputs or {}).items()}}
+    seen = {identity(path): name for name, path in ({"MODEL": model} if model else {}).items()}
+    seen.update({identity(path): name for name, path in (inputs or {}).items()})
     for option, path in outputs.items():
         check_writable(path, option)
         key = identity(path)
@@ -257,12 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         " module:function[:key=value,...]",
     )
     recipe.add_argument("--pattern", help="with --seeds: the pattern every seed's model is trained on and checked against")
+    recipe.add_argument("--task", help="with --seeds: the task every seed's model is trained on and checked against"
+                        " (recipes task-lstm, task-transformer, or yours)")
     recipe.add_argument("--seeds", type=_positive("--seeds"), metavar="N", help="train and check one model per seed, N seeds")
     recipe.add_argument("--first-seed", type=_non_negative("--first-seed"), default=0, help="with --seeds: the first seed (default 0)")
-    recipe.add_argument(
-        "--workers", type=_non_negative("--workers"),
-        help="with --seeds: worker processes, each training one model at a time (default: one per core; 0: in this process)",
-    )
+    _add_seed_engine_options(recipe, prefix="with --seeds: ")
     recipe.add_argument(
         "--max-failure-rate", type=_open_fraction("--max-failure-rate"), metavar="X",
         help="with --seeds, a CI gate: exit 0 when the 95%% interval of the rate of failing models lies below X, 1 when"
@@ -284,20 +285,40 @@ def build_parser() -> argparse.ArgumentParser:
         "compare-recipes", help="recipes side by side across the same seeds, each variant tested against the first",
     )
     compare.add_argument("recipes", metavar="RECIPE", nargs="+", help="the recipe to compare with, then its variants")
-    compare.add_argument("--pattern", required=True, help="the pattern every model is trained on and checked against")
+    compare.add_argument("--pattern", help="the pattern every model is trained on and checked against")
+    compare.add_argument("--task", help="the task every model is trained on and checked against (instead of --pattern)")
     compare.add_argument("--seeds", type=_positive("--seeds"), required=True, metavar="N", help="seeds per recipe (the same for each)")
     compare.add_argument("--first-seed", type=_non_negative("--first-seed"), default=0, help="the first seed (default 0)")
     compare.add_argument("--train-length", type=_positive("--train-length"), default=10, help="window length N (default 10)")
     compare.add_argument("--max-length", type=_positive("--max-length"), help="longest window checked (default max(4N, 40))")
-    compare.add_argument(
-        "--workers", type=_non_negative("--workers"),
-        help="worker processes, each training one model at a time (default: one per core; 0: in this process)",
-    )
+    _add_seed_engine_options(compare)
     compare.add_argument("--json", metavar="PATH", help="write the machine-readable report here ('-': standard output)")
     compare.add_argument("--cache-dir", metavar="DIR", help="model cache (default $SEQCHECK_CACHE_DIR or ~/.cache/seqcheck)")
     compare.add_argument(*QUIET, **QUIET_OPTIONS)
     compare.set_defaults(run=_run_compare_recipes)
     return parser
+
+
+def _add_seed_engine_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    """Where the seeds run, whether finished seeds are reused, and the plot across seeds: the options of both recipe
+    commands that check seeds."""
+    parser.add_argument(
+        "--workers", type=_non_negative("--workers"),
+        help=f"{prefix}worker processes, each training one model at a time (default: one per core; 0: in this process)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help=f"{prefix}run the seeds on a Dask cluster, e.g. tcp://host:8786 (default ${SCHEDULER_ENV} when --workers is"
+        " not given); needs seqcheck[dask]",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true",
+        help=f"{prefix}check every seed again, even those an earlier run finished (trained models still come from the cache)",
+    )
+    parser.add_argument(
+        "--plot", metavar="PATH",
+        help=f"{prefix}write a PNG of pass or fail by seed x length ('-': standard output); needs matplotlib",
+    )
 
 
 def _version() -> str:
@@ -500,10 +521,10 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_check_recipe(args: argparse.Namespace) -> int:
     from seqcheck.training.recipe_check import check_recipe
 
-    if args.seeds is not None or args.pattern is not None:
+    if args.seeds is not None or args.pattern is not None or args.task is not None:
         return _run_check_seeds(args)
-    for option in ("first_seed", "workers", "max_failure_rate"):
-        if getattr(args, option) not in (None, 0):
+    for option in ("first_seed", "workers", "max_failure_rate", "scheduler", "fresh", "plot"):
+        if getattr(args, option) not in (None, 0, False):
             raise invalid(f"--{option.replace('_', '-')}", getattr(args, option), "--seeds N beside it",
                           "add --pattern P --seeds N to check the recipe across seeds")
     result = _reported(args, lambda progress: check_recipe(
@@ -525,14 +546,17 @@ def _run_check_seeds(args: argparse.Namespace) -> int:
     """``check-recipe RECIPE --pattern P --seeds N``: one model per seed, the rate that holds, and the gate."""
     from seqcheck.training.seeds import check_seeds
 
-    if args.pattern is None or args.seeds is None:
-        given, missing = ("--pattern", "--seeds N") if args.seeds is None else ("--seeds", "--pattern P")
-        raise invalid(given, args.pattern if args.seeds is None else args.seeds, f"{missing} beside it",
-                      "check a recipe across seeds with --pattern P --seeds N")
+    if args.seeds is None:
+        given = "--pattern" if args.pattern is not None else "--task"
+        raise invalid(given, args.pattern if args.pattern is not None else args.task, "--seeds N beside it",
+                      f"check a recipe across seeds with {given} {given[2].upper()} --seeds N")
+    if args.pattern is None and args.task is None:
+        raise invalid("--seeds", args.seeds, "--pattern P or --task T beside it",
+                      "check a recipe across seeds with --pattern P --seeds N, or --task T --seeds N")
     result = _reported(args, lambda progress: check_seeds(
-        args.recipe, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
-        train_length=args.train_length, max_length=args.max_length, workers=args.workers,
-        cache_dir=args.cache_dir, progress=progress, max_failure_rate=args.max_failure_rate,
+        args.recipe, pattern=args.pattern, task=args.task, seeds=args.seeds, first_seed=args.first_seed,
+        train_length=args.train_length, max_length=args.max_length, workers=args.workers, scheduler=args.scheduler,
+        cache_dir=args.cache_dir, fresh=args.fresh, progress=progress, max_failure_rate=args.max_failure_rate,
     ))
     if result.max_failure_rate is not None:
         decision = result.gate
@@ -547,37 +571,64 @@ def _run_compare_recipes(args: argparse.Namespace) -> int:
 
     if len(args.recipes) < 2:
         raise invalid("recipe", " ".join(args.recipes), "at least two recipes", "name the recipe to compare with, then its variants")
+    if args.pattern is None and args.task is None:
+        raise invalid("--seeds", args.seeds, "--pattern P or --task T beside it",
+                      "name what every recipe trains on: --pattern P (e.g. 11000) or --task T (e.g. parity)")
     _reported(args, lambda progress: compare_recipes(
-        args.recipes, pattern=args.pattern, seeds=args.seeds, first_seed=args.first_seed,
-        train_length=args.train_length, max_length=args.max_length, workers=args.workers, cache_dir=args.cache_dir,
-        progress=progress,
+        args.recipes, pattern=args.pattern, task=args.task, seeds=args.seeds, first_seed=args.first_seed,
+        train_length=args.train_length, max_length=args.max_length, workers=args.workers, scheduler=args.scheduler,
+        cache_dir=args.cache_dir, fresh=args.fresh, progress=progress,
     ))
     return EXIT_OK
 
 
 def _reported(args: argparse.Namespace, work: Callable[[Callable | None], Any], *, seeds: bool = True) -> Any:
-    """The recipe commands' plumbing: ``--json`` checked up front, ``work(progress)`` run with standard output kept
-    for the report alone (Keras's training log goes with the text report), a progress line of the seeds on a
-    terminal (``seeds``, not with ``--quiet``), then the text report shown and the JSON written."""
-    if args.json:
-        check_writable(args.json, "--json")
-    human = sys.stderr if args.json and is_stdout(args.json) else sys.stdout
-    progress = _seed_progress if seeds and not args.quiet and sys.stderr.isatty() else None
+    """The recipe commands' plumbing: ``--json`` (and, across seeds, ``--plot``) checked up front, ``work(progress)``
+    run with standard output kept for the report alone (Keras's training log goes with the text report), the
+    seeds' progress on standard error (``seeds``, not with ``--quiet``), then the text report shown, the JSON and
+    the plot written."""
+    plot = getattr(args, "plot", None) if seeds else None
+    outputs = _outputs(None, {"--json": args.json, "--plot": plot})
+    if plot and importlib.util.find_spec("matplotlib") is None:
+        raise invalid("--plot", plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
+    human = sys.stderr if any(is_stdout(path) for path in outputs.values()) else sys.stdout
+    progress = SeedProgress(sys.stderr) if seeds and not args.quiet else None
     with contextlib.redirect_stdout(human):
         result = work(progress)
     if progress is not None:
-        sys.stderr.write("\n")
+        progress.end()
     _show(result.render(), human)
     if args.json:
         with _writing("--json", args.json):
             write_atomically(args.json, json.dumps(result.to_dict(), indent=2) + "\n")
+    if plot:
+        from seqcheck.reports.seeds_plot import plot_seeds
+
+        with _writing("--plot", plot):
+            plot_seeds(result, plot)
     return result
 
 
-def _seed_progress(done: int, running: int, failed: int, total: int) -> None:
-    """One line on a terminal's standard error, redrawn as seeds start and finish."""
-    sys.stderr.write(f"\rseeds: {done}/{total} done, {running} running, {failed} failed ")
-    sys.stderr.flush()
+class SeedProgress:
+    """The seeds' progress on ``stream``: one line redrawn in place on a terminal; in a log (CI), a line each time a
+    seed finishes, so that the log shows the run advancing without a wall of redraws."""
+
+    def __init__(self, stream: TextIO):
+        self.stream, self.live, self.done = stream, stream.isatty(), -1
+
+    def __call__(self, done: int, running: int, failed: int, total: int) -> None:
+        line = f"seeds: {done}/{total} done, {running} running, {failed} failed"
+        if self.live:
+            self.stream.write(f"\r{line} ")
+        elif done != self.done:
+            self.stream.write(f"{line}\n")
+        self.done = done
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _failed_io(exc: OSError) -> str:
