@@ -84,6 +84,7 @@ import shlex
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures.process import BrokenProcessPool
@@ -465,6 +466,11 @@ class SeedResult:
     error: str | None = None
     attempts: int = 1
     cached: bool = False
+    #: Seconds the seed's last attempt took (training and check), in the process that ran it.
+    seconds: float | None = field(default=None, compare=False)
+    #: The peak resident memory of the process that ran the seed, in MiB, when the seed ended (a worker process
+    #: runs one seed: its own peak; a Dask worker's or this process's peak so far).
+    peak_rss_mib: float | None = field(default=None, compare=False)
     #: A built-in recipe's trained model (``.keras`` bytes), on its way from the worker to the client's cache.
     model_file: bytes | None = field(default=None, repr=False, compare=False)
 
@@ -489,6 +495,7 @@ class SeedResult:
         return cls(
             seed=int(data["seed"]), outcome=data["outcome"], report=data["report"], error=data["error"],
             attempts=int(data["attempts"]), cached=bool(data.get("cached", False)),
+            seconds=data.get("seconds"), peak_rss_mib=data.get("peak_rss_mib"),
             invariants=tuple(InvariantOutcome(**outcome) for outcome in data["invariants"]),
         )
 
@@ -540,6 +547,8 @@ class SeedResult:
             "passed": self.passed,
             "attempts": self.attempts,
             "cached": self.cached,
+            "seconds": self.seconds,
+            "peak_rss_mib": self.peak_rss_mib,
             "error": self.error,
             "invariants": [o.to_dict() for o in self.invariants],
             "report": self.report,
@@ -586,42 +595,60 @@ def _run_seed(job: _Job, seed: int, model_file: bytes | None = None) -> SeedResu
     would be, and its bytes come back in :attr:`SeedResult.model_file` for the client to cache; ``model_file`` (the
     client's cached model) skips the training.  A user's recipe's model is checked as the recipe returned it.
     """
+    started = time.perf_counter()
     with _ONE_SEED_AT_A_TIME, tempfile.TemporaryDirectory(prefix="seqcheck-seed-") as folder:
-        stage = "training"
-        try:
-            subject = job.subject()
-            shipped = None
-            if model_file is not None or job.spec.builtin:
-                model = Path(folder) / "model.keras"
-                if model_file is not None:
-                    model.write_bytes(model_file)
-                else:
-                    job.spec.train(subject, train_length=job.train_length, seed=seed).save(model)
-                    shipped = model.read_bytes()
-            else:
-                model = job.spec.train(subject, train_length=job.train_length, seed=seed)
-            stage = "the check"
-            from seqcheck.checking import check
+        row = _train_and_check(job, seed, model_file, Path(folder))
+        if job.long_lived:
+            _forget_keras_state()
+    row.seconds = round(time.perf_counter() - started, 3)
+    row.peak_rss_mib = _peak_rss_mib()
+    return row
 
-            report = check(model, **_subject_option(job.pattern, job.task), train_length=job.train_length,
-                           max_length=job.max_length, seed=seed,
-                           invariants=None if job.invariants is None else list(job.invariants))
-            del model
-            row = SeedResult.from_report(seed, report)
-            row.model_file = shipped
-            return row
-        except KeyboardInterrupt:
-            raise
-        except (Exception, SystemExit) as exc:  # the user's recipe: reported for this seed, in one line
-            return SeedResult(seed, ERROR, error=f"{stage} raised {type(exc).__name__}: {first_line(exc)}")
-        finally:
-            if job.long_lived:
-                _forget_keras_state()
+
+def _train_and_check(job: _Job, seed: int, model_file: bytes | None, folder: Path) -> SeedResult:
+    """One attempt at a seed (see :func:`_run_seed`), its model file written in ``folder``."""
+    stage = "training"
+    try:
+        subject = job.subject()
+        shipped = None
+        if model_file is not None or job.spec.builtin:
+            model = folder / "model.keras"
+            if model_file is not None:
+                model.write_bytes(model_file)
+            else:
+                job.spec.train(subject, train_length=job.train_length, seed=seed).save(model)
+                shipped = model.read_bytes()
+        else:
+            model = job.spec.train(subject, train_length=job.train_length, seed=seed)
+        stage = "the check"
+        from seqcheck.checking import check
+
+        report = check(model, **_subject_option(job.pattern, job.task), train_length=job.train_length,
+                       max_length=job.max_length, seed=seed,
+                       invariants=None if job.invariants is None else list(job.invariants))
+        del model
+        row = SeedResult.from_report(seed, report)
+        row.model_file = shipped
+        return row
+    except KeyboardInterrupt:
+        raise
+    except (Exception, SystemExit) as exc:  # the user's recipe: reported for this seed, in one line
+        return SeedResult(seed, ERROR, error=f"{stage} raised {type(exc).__name__}: {first_line(exc)}")
 
 
 def _subject_option(pattern: Pattern | None, task: Any) -> dict[str, Any]:
     """``{"pattern": ...}`` or ``{"task": ...}``, as :func:`seqcheck.check` takes it."""
     return {"pattern": pattern} if pattern is not None else {"task": task}
+
+
+def _peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far, in MiB (``None`` where the ``resource`` module is missing)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS, KiB elsewhere
 
 
 def _forget_keras_state() -> None:
