@@ -27,6 +27,8 @@ _PUBLIC = {
     "seqcheck.reports.report": ("Report",),
     "seqcheck.search.space": ("CheckSpace",),
     "seqcheck.integrations.subject": ("Subject", "battery"),
+    "seqcheck.training.seeds": ("SeedsReport", "check_seeds"),
+    "seqcheck.training.comparison": ("RecipeComparison", "compare_recipes"),
 }
 _HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 #: Public modules, imported on first use like the names.

@@ -145,3 +145,36 @@ def test_frameworks_smoke_run_ends_with_every_frameworks_ratio():
             assert re.fullmatch(r"\d+\.\d\d", value) and float(value) > 0, f"{name}={value!r}: expected a positive ratio"
         else:
             assert value == "absent", f"{name}={value!r}: {', '.join(modules)} not all installed, expected absent"
+
+
+#: The last line of ``benchmarks/seeds.py``: its ratios (two decimals) in this order, the Dask ones ``absent`` without
+#: Dask's ``distributed``.
+SEEDS_LINE = re.compile(r"two_workers_speedup=(\S+) dask_vs_local=(\S+) memory_last_vs_first=(\S+)"
+                        r" dask_memory_last_vs_first=(\S+)")
+
+
+@pytest.mark.slow  # ~50 s: every seed's process imports TensorFlow, and a Dask LocalCluster is started
+def test_seeds_smoke_run_ends_with_every_ratio():
+    """``benchmarks/seeds.py --smoke`` exits 0 and ends with ``two_workers_speedup=<r> dask_vs_local=<r>
+    memory_last_vs_first=<r> dask_memory_last_vs_first=<r>``, each a positive number, or ``absent`` for the Dask ratios
+    where ``distributed`` is not installed (in this venv and CI it is, and every one must be a number)."""
+    import importlib.util
+
+    pytest.importorskip("keras")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    match = SEEDS_LINE.fullmatch(lines[-1]) if lines else None
+    expected = "two_workers_speedup=<r> dask_vs_local=<r> memory_last_vs_first=<r> dask_memory_last_vs_first=<r>"
+    assert match, f"last line {lines[-1:]!r}, expected {expected!r}\n{proc.stdout[-3000:]}"
+    dask = importlib.util.find_spec("distributed") is not None
+    needs_dask = {"two_workers_speedup": False, "dask_vs_local": True, "memory_last_vs_first": False,
+                  "dask_memory_last_vs_first": True}
+    for (name, needs), value in zip(needs_dask.items(), match.groups()):
+        if dask or not needs:
+            assert re.fullmatch(r"\d+\.\d\d", value) and float(value) > 0, f"{name}={value!r}: expected a positive ratio"
+        else:
+            assert value == "absent", f"{name}={value!r}: distributed not installed, expected absent"

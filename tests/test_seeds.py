@@ -140,8 +140,10 @@ def write_stubs(folder) -> str:
 
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):
-    """Each test's own model cache (seeds' results are cached there): no test reads another's results."""
+    """Each test's own model cache (seeds' results are cached there): no test reads another's results; and no Dask
+    scheduler from the environment."""
     monkeypatch.setenv("SEQCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SEQCHECK_SCHEDULER", raising=False)
     return tmp_path / "cache"
 
 

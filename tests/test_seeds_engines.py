@@ -25,22 +25,7 @@ import pytest
 from seqcheck.errors import InvalidArgument
 from seqcheck.training import engines
 from seqcheck.training.seeds import DIED, ERROR, FAIL, PASS, check_seeds
-from test_seeds import ANCHORED_CX, log_records, one_line, verdicts, write_stubs
-
-
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("SEQCHECK_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv(engines.SCHEDULER_ENV, raising=False)
-    return tmp_path / "cache"
-
-
-@pytest.fixture
-def stubs(tmp_path, monkeypatch):
-    name = write_stubs(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield name
-    sys.modules.pop(name, None)
+from test_seeds import ANCHORED_CX, log_records, one_line, own_cache, stubs, verdicts  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module")

@@ -601,7 +601,7 @@ def _run_seed(job: _Job, seed: int, model_file: bytes | None = None) -> SeedResu
         if job.long_lived:
             _forget_keras_state()
     row.seconds = round(time.perf_counter() - started, 3)
-    row.peak_rss_mib = _peak_rss_mib()
+    row.peak_rss_mib = peak_rss_mib()
     return row
 
 
@@ -641,8 +641,16 @@ def _subject_option(pattern: Pattern | None, task: Any) -> dict[str, Any]:
     return {"pattern": pattern} if pattern is not None else {"task": task}
 
 
-def _peak_rss_mib() -> float | None:
-    """This process's peak resident memory so far, in MiB (``None`` where the ``resource`` module is missing)."""
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far, in MiB: Linux's ``VmHWM`` (the process's own; ``ru_maxrss`` of a
+    spawned worker starts at its parent's peak), else ``ru_maxrss``, else ``None``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except (OSError, ValueError):
+        pass
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows
