@@ -195,6 +195,8 @@ CASES: list[Case] = [
     Case("compare-one-recipe", "compare-recipes with one recipe", ("compare-recipes", "fixed-window", "--pattern", "11000", "--seeds", "30")),
     Case("pattern-recipe-on-a-task", "a pattern recipe given --task", ("check-recipe", "fixed-window", "--task", "parity", "--seeds", "30")),
     Case("task-recipe-on-a-pattern", "a task recipe given --pattern", ("check-recipe", "task-lstm", "--pattern", "11000", "--seeds", "30")),
+    Case("stop-early-without-gate", "--stop-early without --max-failure-rate",
+         ("check-recipe", "fixed-window", "--pattern", "11000", "--seeds", "30", "--stop-early")),
     Case("scheduler-and-workers", "--scheduler beside --workers (a Dask cluster has its own workers)",
          ("check-recipe", "fixed-window", "--pattern", "11000", "--seeds", "30", "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786")),
     Case("train-output-unwritable", "train -o where no file can be created (/proc)",

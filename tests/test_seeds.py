@@ -513,3 +513,72 @@ def test_a_second_run_of_a_builtin_recipe_trains_nothing(tmp_path, monkeypatch):
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in entries} == stamps
     assert [row.outcome for row in second.rows] == [row.outcome for row in first.rows]
     assert [row.first_failing_lengths for row in second.rows] == [row.first_failing_lengths for row in first.rows]
+
+
+# -- the sequential gate (--stop-early) --------------------------------------------------------------------------------
+
+
+def test_the_anytime_interval_is_where_the_mixture_martingale_reaches_one_over_alpha():
+    """At its bounds, B(x+1, n-x+1) / (r^x (1-r)^(n-x)) = 1/alpha (B computed from exact factorials); with no failures
+    its upper bound has the closed form 1 - ((n+1)/alpha)^(-1/n)."""
+    import math
+    from fractions import Fraction
+
+    from seqcheck.training.statistics import binomial_interval
+
+    for x, n in [(0, 8), (3, 30), (12, 40), (40, 40)]:
+        low, high = binomial_interval(x, n, method="anytime")
+        beta = Fraction(math.factorial(x) * math.factorial(n - x), math.factorial(n + 1))
+        for bound in (low, high):
+            if bound in (0.0, 1.0):
+                continue
+            martingale = float(beta) / (bound ** x * (1 - bound) ** (n - x))
+            assert martingale == pytest.approx(20.0, rel=1e-9)
+        assert low <= x / n <= high
+    assert binomial_interval(0, 8, method="anytime")[1] == pytest.approx(1 - (9 / 0.05) ** (-1 / 8), abs=1e-12)
+    wilson = binomial_interval(3, 30, method="wilson")
+    anytime = binomial_interval(3, 30, method="anytime")
+    assert anytime[0] < wilson[0] and anytime[1] > wilson[1]  # the price of looking at every seed
+
+
+def test_the_anytime_interval_holds_the_true_rate_at_every_n_at_least_95_percent_of_the_time():
+    """300 runs of 100 seeds at a true failure rate of 0.2, the interval looked at after every seed: the true rate
+    leaves it at some n in at most 5% of the runs (Ville's inequality; a fixed-n interval looked at so would not)."""
+    import math
+    import random
+
+    rng = random.Random(0)
+    left = 0
+    for _ in range(300):
+        x = 0
+        for n in range(1, 101):
+            x += rng.random() < 0.2
+            log_m = math.lgamma(x + 1) + math.lgamma(n - x + 1) - math.lgamma(n + 2) - x * math.log(0.2) - (n - x) * math.log(0.8)
+            if log_m >= math.log(20):
+                left += 1
+                break
+    assert left / 300 <= 0.05
+
+
+@pytest.mark.parametrize(("recipe", "outcome"), [("exact", "pass"), ("anchored", "fail")])
+def test_a_sequential_gate_stops_once_decided(stubs, recipe, outcome):
+    """8 seeds that all hold (or all fail) decide a 50% gate on the anytime interval (0/8: its upper bound is 47.7%),
+    7 do not (51.6%): the run stops after seed 7 of 30."""
+    report = check_seeds(f"{stubs}:{recipe}", pattern="11000", seeds=30, workers=0, max_length=12,
+                         max_failure_rate=0.5, stop_early=True)
+    assert [row.seed for row in report.rows] == list(range(8)) and report.stopped_early
+    assert report.gate.outcome == outcome and report.gate.method == "anytime"
+    text = report.render()
+    assert "(anytime-valid)" in text
+    assert "stopped early: the sequential gate was decided after 8 seeds of 30" in text
+    assert report.reproduce.endswith("--max-failure-rate 0.5 --stop-early")
+    again = check_seeds(f"{stubs}:{recipe}", pattern="11000", seeds=30, workers=0, max_length=12,
+                        max_failure_rate=0.5, stop_early=True)
+    assert [row.cached for row in again.rows] == [True] * 8 and again.stopped_early  # the cache decides it at once
+
+
+def test_a_sequential_gate_needs_a_threshold(stubs):
+    with pytest.raises(InvalidArgument) as caught:
+        check_seeds(f"{stubs}:exact", pattern="11000", seeds=3, workers=0, stop_early=True)
+    assert one_line(caught) == ("stop_early=True: expected a gate's threshold to decide on; pass max_failure_rate=0.1 too,"
+                                " or drop stop_early=True")

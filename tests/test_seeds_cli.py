@@ -129,3 +129,16 @@ def test_a_recipe_across_seeds_on_a_task_from_the_command_line(tmp_path, monkeyp
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "task parity  training length 4  seeds 0..1 for every recipe"
     assert out[-1] == f"reproduce: seqcheck {' '.join(argv[:5])} --seeds 2 --train-length 4 --max-length 6"
+
+
+def test_stop_early_makes_the_gate_sequential(stubs, capsys):
+    argv = check_seeds_cli(stubs, "exact", "--seeds", "30", "--max-length", "12", "--max-failure-rate", "0.5", "--stop-early")
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-3:] == [
+        "gate: pass: failure rate 0/8 = 0.0%, 95% interval 0.0%–47.7% (anytime-valid), below 50%",
+        "stopped early: the sequential gate was decided after 8 seeds of 30 (its interval is valid at every number of"
+        " seeds, so stopping on it is sound)",
+        f"reproduce: seqcheck check-recipe {stubs}:exact --pattern 11000 --seeds 30 --max-length 12 --max-failure-rate 0.5"
+        " --stop-early",
+    ]

@@ -4,7 +4,7 @@ Exit codes: 0 every invariant holds; 1 an invariant is violated (against a basel
 ``seqcheck diff``: a regression), and nothing else; 2 bad input, a
 model that cannot be loaded or a file that cannot be read or written (one line on stderr, no
 traceback); 3 an internal error, a bug (one line; set SEQCHECK_TRACEBACK=1 to see the traceback);
-130 interrupted.
+4 the gate of ``check-recipe --seeds N --max-failure-rate X`` is undecided (more seeds needed); 130 interrupted.
 
 Every output path is checked before the check runs.  ``-`` writes a report to standard output; the
 text report then goes to stderr, so standard output holds the machine-readable report alone.
@@ -269,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --seeds, a CI gate: exit 0 when the 95%% interval of the rate of failing models lies below X, 1 when"
         " above it, 4 when it straddles X (undecided: more seeds needed)",
     )
+    recipe.add_argument(
+        "--stop-early", action="store_true",
+        help="with --max-failure-rate, a sequential gate: decide on an anytime-valid interval, looked at as each seed"
+        " finishes, and start no more seeds once it decides",
+    )
     recipe.add_argument("--train-length", type=_positive("--train-length"), default=10, help="window length N (default 10)")
     recipe.add_argument("--alphabet-size", type=_positive("--alphabet-size"), default=2, help="symbols (default 2)")
     recipe.add_argument("--min-period", type=_positive("--min-period"), default=2, help="shortest period drawn (default 2)")
@@ -523,7 +528,7 @@ def _run_check_recipe(args: argparse.Namespace) -> int:
 
     if args.seeds is not None or args.pattern is not None or args.task is not None:
         return _run_check_seeds(args)
-    for option in ("first_seed", "workers", "max_failure_rate", "scheduler", "fresh", "plot"):
+    for option in ("first_seed", "workers", "max_failure_rate", "stop_early", "scheduler", "fresh", "plot"):
         if getattr(args, option) not in (None, 0, False):
             raise invalid(f"--{option.replace('_', '-')}", getattr(args, option), "--seeds N beside it",
                           "add --pattern P --seeds N to check the recipe across seeds")
@@ -557,6 +562,7 @@ def _run_check_seeds(args: argparse.Namespace) -> int:
         args.recipe, pattern=args.pattern, task=args.task, seeds=args.seeds, first_seed=args.first_seed,
         train_length=args.train_length, max_length=args.max_length, workers=args.workers, scheduler=args.scheduler,
         cache_dir=args.cache_dir, fresh=args.fresh, progress=progress, max_failure_rate=args.max_failure_rate,
+        stop_early=args.stop_early,
     ))
     if result.max_failure_rate is not None:
         decision = result.gate

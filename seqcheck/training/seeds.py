@@ -693,6 +693,15 @@ class SeedsReport:
     max_failure_rate: float | None = None
     #: The task every model was trained on and checked against, as it was named (``None`` for a pattern).
     task: str | None = None
+    #: Whether the gate is sequential (``--stop-early``): decided on the anytime-valid interval, seeds stopped once it is.
+    stop_early: bool = False
+    #: Whether the sequential gate stopped the run before every seed was started.
+    stopped_early: bool = False
+
+    @property
+    def gate_method(self) -> str:
+        """The interval the gate decides on: ``"anytime"`` for a sequential gate, else ``"wilson"``."""
+        return "anytime" if self.stop_early else "wilson"
 
     @property
     def subject_options(self) -> list[str]:
@@ -753,7 +762,7 @@ class SeedsReport:
         (errors are not counted; with none finished, ``gate`` refuses to decide: a one-line error)."""
         from seqcheck.training.statistics import gate
 
-        return gate(self.failures, self.n, max_failure_rate, confidence=confidence, method="wilson")
+        return gate(self.failures, self.n, max_failure_rate, confidence=confidence, method=self.gate_method)
 
     @property
     def gate(self):
@@ -782,6 +791,8 @@ class SeedsReport:
             argv += ["--invariants", ",".join(self.invariants)]
         if self.max_failure_rate is not None:
             argv += ["--max-failure-rate", str(self.max_failure_rate)]
+        if self.stop_early:
+            argv += ["--stop-early"]
         return shlex.join(argv)
 
     def summary_lines(self) -> list[str]:
@@ -815,6 +826,9 @@ class SeedsReport:
         width = len(str(last))
         decision = self.gate
         gate = [] if decision is None else [f"gate: {decision.message}"]
+        if self.stopped_early:
+            gate.append(f"stopped early: the sequential gate was decided after {_plural(len(self.rows))} of {self.seeds}"
+                        " (its interval is valid at every number of seeds, so stopping on it is sound)")
         if self.max_failure_rate is not None and decision is None:
             gate = ["gate: undecided: no seed finished"]
         lines = [header, *(row.line(width) for row in self.rows), *self.summary_lines(), *gate, f"reproduce: {self.reproduce}"]
@@ -850,6 +864,9 @@ class SeedsReport:
             "rows": [row.to_dict() for row in self.rows],
             "gate": None if self.max_failure_rate is None else {
                 "max_failure_rate": self.max_failure_rate,
+                "method": self.gate_method,
+                "sequential": self.stop_early,
+                "stopped_early": self.stopped_early,
                 "outcome": "undecided" if self.gate is None else self.gate.outcome,
                 "more_seeds": None if self.gate is None else self.gate.more_seeds,
                 "message": "undecided: no seed finished" if self.gate is None else self.gate.message,
@@ -970,8 +987,9 @@ class _Run:
     """The scheduler of :func:`check_seeds`: cached seeds, retries, dead workers, progress."""
 
     def __init__(self, job: _Job, seeds: list[int], engine, store: _Store, retries: int,
-                 progress: Callable[[int, int, int, int], Any] | None):
+                 progress: Callable[[int, int, int, int], Any] | None, stop_at: float | None = None):
         self.job, self.engine, self.store, self.retries, self.progress = job, engine, store, retries, progress
+        self.seeds, self.stop_at, self.stopped = seeds, stop_at, False
         self.total = len(seeds)
         self.rows: dict[int, SeedResult] = {}
         for seed in seeds:
@@ -1000,9 +1018,30 @@ class _Run:
         row.attempts = self.started[seed]
         self.store.keep(seed, row)
         self.rows[seed] = row
+        self.stop_if_decided()
         self.tell()
 
+    def stop_if_decided(self) -> None:
+        """With a sequential gate (``stop_at``, the maximum failure rate): start no more seeds once the anytime-valid
+        interval of the failure rate, over the seeds finished in seed order (a prefix: the outcomes in the order of
+        a fixed sequence, whatever order the workers finished them in), lies on one side of it.  Seeds already
+        running finish and are reported."""
+        if self.stop_at is None or self.stopped or not self.pending:
+            return
+        failures = n = 0
+        for seed in self.seeds:
+            row = self.rows.get(seed)
+            if row is None:
+                break
+            failures, n = failures + (row.outcome == FAIL), n + (row.outcome != ERROR)
+        from seqcheck.training.statistics import gate
+
+        if n and gate(failures, n, self.stop_at, confidence=CONFIDENCE, method="anytime").outcome != "undecided":
+            self.pending.clear()
+            self.stopped = True
+
     def run(self) -> list[SeedResult]:
+        self.stop_if_decided()
         self.tell()
         if self.engine is None:
             while self.pending:
@@ -1115,6 +1154,7 @@ def check_seeds(
     retries: int = 1,
     progress: Callable[[int, int, int, int], Any] | None = None,
     max_failure_rate: float | None = None,
+    stop_early: bool = False,
 ) -> SeedsReport:
     """Train one model per seed with ``recipe`` and check each: how reliable is the training procedure?
 
@@ -1136,7 +1176,10 @@ def check_seeds(
     ``progress(done, running, failed, total)`` is called at the start and whenever a seed starts or finishes
     (``failed``: finished seeds whose model fails or that ended in error).  ``max_failure_rate`` makes the report a
     CI gate (:attr:`SeedsReport.gate`): it passes when the 95% interval of the rate of failing models lies below it,
-    fails when the interval lies above it, and is undecided otherwise.
+    fails when the interval lies above it, and is undecided otherwise.  ``stop_early=True`` makes the gate
+    sequential: it decides on the anytime-valid interval (:func:`~seqcheck.training.statistics.binomial_interval`'s
+    ``"anytime"``, wider than Wilson's at any one count, but valid however often it is looked at), which is looked
+    at whenever a seed finishes, and no seed is started once it decides.
     """
     spec = resolve_recipe(recipe)
     pat, task_spec = _subject(spec, pattern, task)
@@ -1148,6 +1191,9 @@ def check_seeds(
     retries = _whole("retries", retries, 0)
     if max_failure_rate is not None:
         max_failure_rate = _rate("max_failure_rate", max_failure_rate)
+    if stop_early and max_failure_rate is None:
+        raise invalid("stop_early", stop_early, "a gate's threshold to decide on",
+                      f"pass {spell('max_failure_rate', 0.1)} too, or drop {spell('stop_early', True)}")
     if workers is not None:
         workers = _whole("workers", workers, 0)
     if progress is not None and not callable(progress):
@@ -1161,7 +1207,8 @@ def check_seeds(
                       "define it at a module's top level, or pass workers=0 to run every seed in this process")
     job = _Job(spec, pat, task_spec, train_length, max_length, battery, long_lived=bool(engine and engine.long_lived))
     store = _Store(job, None if cache_dir is None else os.fspath(cache_dir), bool(fresh))
-    run = _Run(job, list(range(first_seed, first_seed + seeds)), engine, store, retries, progress)
+    run = _Run(job, list(range(first_seed, first_seed + seeds)), engine, store, retries, progress,
+               stop_at=max_failure_rate if stop_early else None)
     try:
         rows = run.run()
     except _GaveUp:
@@ -1173,6 +1220,7 @@ def check_seeds(
         invariants=None if battery is None else [getattr(i, "name", i) for i in battery],
         alphabet_size=shown, max_failure_rate=max_failure_rate,
         task=None if task_spec is None else task_spec if isinstance(task_spec, str) else store.subject.name,
+        stop_early=bool(stop_early), stopped_early=run.stopped,
     )
 
 

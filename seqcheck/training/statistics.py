@@ -4,7 +4,8 @@ A recipe trained on ``n`` seeds gives a count: the seeds whose model holds an in
 This module says what such counts support:
 
 - :func:`binomial_interval`: the two-sided confidence interval of a rate from ``successes`` of ``n``
-  (Wilson score, or Clopper-Pearson exact); :func:`interval_at_rate`, the same at a given proportion;
+  (Wilson score, Clopper-Pearson exact, or an anytime-valid confidence sequence that a run may look at after
+  every seed and stop on); :func:`interval_at_rate`, the same at a given proportion;
 - :func:`fisher_exact`: the two-sided p-value of Fisher's exact test, two recipes' counts against each other;
 - :func:`gate`: pass / fail / undecided for CI, from the failure-rate interval and a maximum failure rate,
   with how many more seeds an undecided gate needs (:class:`GateDecision`);
@@ -27,7 +28,7 @@ from statistics import NormalDist
 from seqcheck.errors import invalid
 
 #: The interval methods :func:`binomial_interval` knows, with the name a message gives them.
-METHODS = {"wilson": "Wilson", "clopper-pearson": "Clopper-Pearson"}
+METHODS = {"wilson": "Wilson", "clopper-pearson": "Clopper-Pearson", "anytime": "anytime-valid"}
 
 #: :func:`gate` projects at most this many more seeds; beyond, more seeds cannot settle it in practice.
 MAX_MORE_SEEDS = 10**9
@@ -239,6 +240,20 @@ def _beta_clopper_pearson(count: float, n: float, confidence: float) -> tuple[fl
     return low, high
 
 
+def _confidence_sequence(count: float, n: float, confidence: float) -> tuple[float, float]:
+    """The beta-binomial mixture confidence sequence at ``count`` of ``n`` (a real count is allowed)."""
+    log_level = math.log(1.0 / (1.0 - confidence))
+    log_mixture = math.lgamma(count + 1.0) + math.lgamma(n - count + 1.0) - math.lgamma(n + 2.0)
+
+    def log_martingale(p: float) -> float:
+        return log_mixture - (count * math.log(p) if count else 0.0) - ((n - count) * math.log1p(-p) if n - count else 0.0)
+
+    centre = count / n
+    low = 0.0 if count <= 0.0 else _bisect(lambda p: log_martingale(p) < log_level, 0.0, centre)
+    high = 1.0 if count >= n else _bisect(lambda p: log_martingale(p) >= log_level, centre, 1.0)
+    return low, high
+
+
 # -- intervals --------------------------------------------------------------------------------------------------------
 
 
@@ -257,6 +272,12 @@ def binomial_interval(
       is the rate at which ``P(X >= x) = alpha/2`` and ``high`` the rate at which ``P(X <= x) = alpha/2``,
       ``X ~ Binomial(n, rate)``.  Computed so: bisection to the last bit on those binomial tail sums, each
       summed in log space from its largest term (:func:`_log_binomial_sum`); fast up to n of 10,000 and beyond.
+    - ``"anytime"`` (a confidence sequence: Robbins's beta-binomial mixture with a uniform prior): the rates
+      ``r`` with ``M(r) = B(x + 1, n - x + 1) / (r^x (1 - r)^(n - x)) < 1 / alpha``.  ``M(r)``, seen seed after
+      seed, is a nonnegative martingale of mean 1 at the true rate, so by Ville's inequality the true rate
+      leaves the interval at *some* n with probability at most ``alpha``: the interval may be looked at after
+      every seed and a run stopped once it decides, which a fixed-n interval does not allow.  It is wider than
+      the others at any one n.  ``low`` is 0 when ``x = 0`` and ``high`` 1 when ``x = n``.
 
     ``n = 0`` is defined: no trials say nothing, and the interval is the whole range ``(0.0, 1.0)``.
     """
@@ -268,6 +289,8 @@ def binomial_interval(
         return 0.0, 1.0
     if method == "wilson":
         return _wilson(successes / n, n, _z(confidence))
+    if method == "anytime":
+        return _confidence_sequence(float(successes), float(n), confidence)
     return _clopper_pearson(successes, n, confidence)
 
 
@@ -287,6 +310,8 @@ def interval_at_rate(rate: float, n: int, *, confidence: float = 0.95, method: s
     rate = float(rate)
     if method == "wilson":
         return _wilson(rate, n, _z(confidence))
+    if method == "anytime":
+        return _confidence_sequence(rate * n, float(n), confidence)
     return _beta_clopper_pearson(rate * n, float(n), confidence)
 
 
@@ -510,6 +535,13 @@ def _projection_decides(
             return high < threshold if below else low > threshold
 
         return decides
+    if method == "anytime":
+
+        def decides_anytime(extra: int) -> bool:
+            low, high = _confidence_sequence(rate * (n + extra), float(n + extra), confidence)
+            return high < threshold if below else low > threshold
+
+        return decides_anytime
     tail = (1.0 - confidence) / 2.0
 
     def decides_exact(extra: int) -> bool:
