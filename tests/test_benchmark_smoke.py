@@ -117,6 +117,19 @@ def test_engines_smoke_run_prints_its_rules():
     assert "(n: numpy with BLAS pinned to one thread, k: keras)" in lines, proc.stdout[-3000:]
 
 
+def smoke_run(script: str, last_line: re.Pattern, expected: str) -> re.Match:
+    """Run ``benchmarks/<script> --smoke``; it must exit 0 and its last non-empty line match ``last_line``."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    match = last_line.fullmatch(lines[-1]) if lines else None
+    assert match, f"last line {lines[-1:]!r}, expected {expected!r}\n{proc.stdout[-3000:]}"
+    return match
+
+
 #: The last line of ``benchmarks/frameworks.py``: each framework's ratio (two decimals) or ``absent``, in this order.
 FRAMEWORKS_LINE = re.compile(r"frameworks: keras=(\S+) torch=(\S+) onnx=(\S+) jax=(\S+)")
 
@@ -128,15 +141,7 @@ def test_frameworks_smoke_run_ends_with_every_frameworks_ratio():
     where all four are installed (this venv, CI) every one must be a number."""
     import importlib.util
 
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "frameworks.py"), "--smoke"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    match = FRAMEWORKS_LINE.fullmatch(lines[-1]) if lines else None
-    expected = "frameworks: keras=<r> torch=<r> onnx=<r> jax=<r>"
-    assert match, f"last line {lines[-1:]!r}, expected {expected!r}\n{proc.stdout[-3000:]}"
+    match = smoke_run("frameworks.py", FRAMEWORKS_LINE, "frameworks: keras=<r> torch=<r> onnx=<r> jax=<r>")
     needs = {"keras": ("keras", "tensorflow"), "torch": ("torch",), "onnx": ("onnxruntime", "onnx", "torch"),
              "jax": ("jax",)}  # the modules each framework's side needs (ONNX's model is exported by PyTorch)
     for (name, modules), value in zip(needs.items(), match.groups()):
@@ -161,15 +166,8 @@ def test_seeds_smoke_run_ends_with_every_ratio():
     import importlib.util
 
     pytest.importorskip("keras")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "seeds.py"), "--smoke"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    match = SEEDS_LINE.fullmatch(lines[-1]) if lines else None
-    expected = "two_workers_speedup=<r> dask_vs_local=<r> memory_last_vs_first=<r> dask_memory_last_vs_first=<r>"
-    assert match, f"last line {lines[-1:]!r}, expected {expected!r}\n{proc.stdout[-3000:]}"
+    match = smoke_run("seeds.py", SEEDS_LINE,
+                      "two_workers_speedup=<r> dask_vs_local=<r> memory_last_vs_first=<r> dask_memory_last_vs_first=<r>")
     dask = importlib.util.find_spec("distributed") is not None
     needs_dask = {"two_workers_speedup": False, "dask_vs_local": True, "memory_last_vs_first": False,
                   "dask_memory_last_vs_first": True}
