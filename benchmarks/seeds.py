@@ -31,8 +31,8 @@ otherwise the first run in the process would pay it (a few seconds) and the othe
    short; memory is about the process, not the length of its training); each row's ``peak_rss_mib`` (the peak
    resident memory of the process that ran the seed, when it ended) is printed for every seed, then the ratio of
    the mean of the last 3 seeds' peaks to the mean of the first 3 (fewer when there are fewer than 6 seeds).  The
-   same ratio over the rows of each Dask run of part 2 (``dask_memory_last_vs_first``; long-lived workers that
-   clear Keras's session between seeds, so their peak is the worker's high-water mark so far; with several rounds
+   same ratio over the rows of each Dask run of part 2 (``dask_memory_last_vs_first``; each Dask task runs its seed
+   in a fresh process its long-lived worker starts, so a peak is that process's own; with several rounds
    the largest ratio).  Flat memory: a ratio close to 1.
 
    On Linux ``peak_rss_mib`` is the process's own high-water mark (``VmHWM``; ``ru_maxrss`` of a spawned process

@@ -87,7 +87,7 @@ def anchored(pattern, *, train_length, seed):
 
 def by_seed(pattern, *, train_length, seed, every=3, log=""):
     """Holds when seed % every == 0, else start-anchored."""
-    _log(log, seed=seed, every=every, pid=os.getpid())
+    _log(log, seed=seed, every=every, pid=os.getpid(), parent=os.getppid())
     return Exact(pattern) if seed % every == 0 else StartAnchored(pattern, train_length)
 
 

@@ -1,8 +1,8 @@
 """Where the seeds of ``check_seeds`` run and what a run keeps (seqcheck.training.engines, the client-side cache):
 
 - a Dask ``LocalCluster`` of 2 worker processes gives the report the local run gives, trains a real (tiny) built-in
-  recipe whose models and results come back to the client's cache (the workers' own cache folder stays empty), and
-  reports a worker that dies for its seed only;
+  recipe whose models and results come back to the client's cache (the workers' own cache folder stays empty), runs
+  each seed in a fresh process a worker starts, and reports a seed whose process dies for that seed only;
 - a run killed halfway resumes: finished seeds are neither trained nor checked again;
 - a user's recipe is known by its module's source: edit it and its seeds run again;
 - recipes across seeds on a task (``--task parity``).
@@ -37,7 +37,8 @@ def worker_cache(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cluster(worker_cache):
     """A Dask LocalCluster of 2 worker processes, one thread each; a task whose worker dies fails at once (no Dask
-    retries), so that seqcheck's own retry is what the tests see."""
+    retries), so that seqcheck's own retry is what the tests see (a seed's own fresh process dying is not a worker's
+    death: Dask sees a task that raised)."""
     distributed = pytest.importorskip("distributed")
     import dask
 
@@ -67,7 +68,7 @@ def test_dask_gives_the_report_of_a_run_in_this_process(stubs, cluster, tmp_path
     assert verdicts(there)["rows"] == verdicts(here)["rows"]
     assert [row.outcome for row in there.rows] == [PASS, FAIL, FAIL, PASS, FAIL, FAIL]
     assert there.rows[1].failing[0].counterexample == ANCHORED_CX
-    assert {record["pid"] for record in log_records(log)} <= worker_pids(cluster)  # trained on the cluster
+    assert {record["parent"] for record in log_records(log)} <= worker_pids(cluster)  # in processes the workers started
     assert calls[-1] == (6, 0, 4, 6) and max(running for _, running, _, _ in calls) <= 2  # 2 worker threads
 
 
@@ -99,10 +100,11 @@ def test_a_real_recipe_on_dask_comes_back_to_the_clients_cache(cluster, tmp_path
 
 
 @pytest.mark.slow
-def test_a_dask_worker_that_dies_is_reported_for_its_seed_and_the_others_finish(stubs, cluster):
+def test_a_seed_whose_process_dies_on_dask_is_reported_for_its_seed_and_the_others_finish(stubs, cluster):
     report = check_seeds(f"{stubs}:dies_always:die=1", pattern="11000", seeds=3, scheduler=cluster.scheduler_address)
     assert [row.outcome for row in report.rows] == [PASS, ERROR, FAIL]
-    assert report.rows[1].error == DIED and report.rows[1].attempts == 2
+    assert report.rows[1].error == f"{DIED}; the last: its process exited with status 1 (nothing on standard error)"
+    assert report.rows[1].attempts == 2
     assert (report.n, report.errors) == (2, 1)
 
 
@@ -111,10 +113,19 @@ def test_the_scheduler_comes_from_the_environment_unless_workers_are_given(stubs
     log = tmp_path / "calls.jsonl"
     monkeypatch.setenv(engines.SCHEDULER_ENV, cluster.scheduler_address)
     check_seeds(f"{stubs}:by_seed:log={log}", pattern="11000", seeds=2, max_length=12)
-    assert {record["pid"] for record in log_records(log)} <= worker_pids(cluster)
+    assert {record["parent"] for record in log_records(log)} <= worker_pids(cluster)
     log.unlink()
     check_seeds(f"{stubs}:by_seed:log={log}", pattern="11000", seeds=2, max_length=12, workers=0, fresh=True)
     assert {record["pid"] for record in log_records(log)} == {os.getpid()}
+
+
+def test_a_fresh_process_returns_the_result_or_says_how_it_died():
+    assert engines.in_a_fresh_process(os.getpid) != os.getpid()
+    assert engines.in_a_fresh_process(divmod, 7, 2) == (3, 1)
+    with pytest.raises(engines.ProcessDied, match=r"^its process exited with status 3 \(nothing on standard error\)$"):
+        engines.in_a_fresh_process(os._exit, 3)
+    with pytest.raises(engines.ProcessDied, match=r"status 1 \(ZeroDivisionError: integer division or modulo by zero\)$"):
+        engines.in_a_fresh_process(divmod, 1, 0)
 
 
 def test_scheduler_errors_are_one_line(stubs, monkeypatch):

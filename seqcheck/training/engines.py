@@ -7,13 +7,15 @@ cluster.  Both are ``concurrent.futures`` executors; seqcheck schedules nothing 
   whole pool (every running seed's future fails alike), so the scheduler cannot tell which seed killed it:
   :attr:`~LocalProcesses.deaths_are_shared`.
 - :class:`DaskCluster` (``--scheduler tcp://host:8786``, or ``$SEQCHECK_SCHEDULER``): the executor of a
-  ``distributed.Client`` (``Client.get_executor(pure=False)``: every attempt is a task of its own).  Dask tells
-  which task a dead worker was running (``KilledWorker``, after its own ``distributed.scheduler.allowed-failures``
-  retries), so a death is charged to that seed alone.  Dask workers are long-lived: the task clears Keras's
-  session after each seed, and runs one seed at a time per worker process (a lock), because a training seeds
-  process-wide random generators.  Nothing is read or written on the workers' disks: the job carries no cache
-  folder, trained models and reports come back to the client, which caches them.  The workers need seqcheck (and a
-  user's recipe module) importable, at the client's versions.
+  ``distributed.Client`` (``Client.get_executor(pure=False)``: every attempt is a task of its own).  Dask workers
+  are long-lived, and Keras keeps each training's graphs after ``fit`` even through ``clear_session``
+  (keras-team/keras#17458 and #21090; about 15 MiB a seed measured here), so each task runs its seed in a fresh
+  Python process (:func:`in_a_fresh_process`), as the local pool does: memory stays flat, and the process-wide
+  random generators a training seeds are its own.  A death is charged to that seed alone (the fresh process's,
+  or the worker's: ``KilledWorker``, after Dask's own ``distributed.scheduler.allowed-failures`` retries).
+  Nothing is read or written on the workers' disks but the task's temporary folder: the job carries no cache
+  folder, trained models and reports come back to the client, which caches them.  The workers need seqcheck (and
+  a user's recipe module) importable, at the client's versions.
 
 Importing this module imports neither Dask nor TensorFlow.
 """
@@ -23,14 +25,18 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import pickle
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any
 
 from seqcheck.errors import first_line, invalid
 
-__all__ = ["SCHEDULER_ENV", "DaskCluster", "LocalProcesses", "resolve_engine"]
+__all__ = ["SCHEDULER_ENV", "DaskCluster", "LocalProcesses", "ProcessDied", "in_a_fresh_process", "resolve_engine"]
 
 #: The environment variable naming a Dask scheduler when ``--scheduler`` / ``scheduler=`` is not given.
 SCHEDULER_ENV = "SEQCHECK_SCHEDULER"
@@ -43,8 +49,6 @@ class LocalProcesses:
 
     #: A dead worker breaks every running seed's future: which seed killed it is unknown.
     deaths_are_shared = True
-    #: Whether the workers are long-lived processes that run many seeds (they are not: each is replaced).
-    long_lived = False
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -101,7 +105,6 @@ class DaskCluster:
     the caller owns and closes)."""
 
     deaths_are_shared = False
-    long_lived = True
 
     def __init__(self, scheduler: Any):
         self.scheduler = scheduler
@@ -138,10 +141,11 @@ class DaskCluster:
             return 1
 
     def submit(self, function: Callable[..., Any], *args: Any) -> cf.Future:
-        return self.executor.submit(function, *args)
+        """``function(*args)`` in a fresh process started by a Dask worker."""
+        return self.executor.submit(in_a_fresh_process, function, *args)
 
     def died(self, exc: BaseException) -> bool:
-        return type(exc).__name__ == "KilledWorker"
+        return isinstance(exc, ProcessDied) or type(exc).__name__ == "KilledWorker"
 
     def renew(self) -> None:  # pragma: no cover - a Dask executor does not break; its futures fail one by one
         pass
@@ -158,6 +162,37 @@ class DaskCluster:
         if self.owned and self.client is not None:
             self.client.close()
         self.client = None
+
+
+class ProcessDied(RuntimeError):
+    """The fresh process of :func:`in_a_fresh_process` ended without a result (killed, out of memory, a crash)."""
+
+
+#: What the fresh process runs: ``function(*args)`` from the job file, its result pickled to a temporary file and
+#: renamed into place, so that a process killed while writing leaves no result.
+_CHILD = (
+    "import os, pickle, sys\n"
+    "with open(sys.argv[1], 'rb') as job:\n"
+    "    function, args = pickle.load(job)\n"
+    "result = function(*args)\n"
+    "with open(sys.argv[2] + '.tmp', 'wb') as out:\n"
+    "    pickle.dump(result, out)\n"
+    "os.replace(sys.argv[2] + '.tmp', sys.argv[2])\n"
+)
+
+
+def in_a_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` run in a new Python process (this interpreter), its result sent back by pickle through a
+    temporary file; :class:`ProcessDied`, with the process's last line of standard error, if it gave none."""
+    with tempfile.TemporaryDirectory(prefix="seqcheck-task-") as folder:
+        job, result = Path(folder) / "job.pickle", Path(folder) / "result.pickle"
+        job.write_bytes(pickle.dumps((function, args)))
+        done = subprocess.run([sys.executable, "-c", _CHILD, str(job), str(result)], stdin=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, errors="replace")
+        if not result.exists():
+            last = (done.stderr or "").strip().splitlines()[-1:] or ["nothing on standard error"]
+            raise ProcessDied(f"its process exited with status {done.returncode} ({last[0]})")
+        return pickle.loads(result.read_bytes())
 
 
 def _import_distributed(scheduler: Any):

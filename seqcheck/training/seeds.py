@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
-import gc
 import hashlib
 import importlib
 import inspect
@@ -83,7 +82,6 @@ import re
 import shlex
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -573,8 +571,6 @@ class _Job:
     train_length: int
     max_length: int | None
     invariants: tuple[Any, ...] | None
-    #: Whether the worker is a long-lived process (a Dask worker) that must clear Keras's state after each seed.
-    long_lived: bool = False
 
     def subject(self) -> Pattern | Task:
         if self.pattern is not None:
@@ -582,10 +578,6 @@ class _Job:
         from seqcheck.tasks import resolve_task
 
         return resolve_task(self.task)
-
-
-#: One seed at a time in a process: a training seeds process-wide generators (a Dask worker may run tasks in threads).
-_ONE_SEED_AT_A_TIME = threading.Lock()
 
 
 def _run_seed(job: _Job, seed: int, model_file: bytes | None = None) -> SeedResult:
@@ -596,10 +588,8 @@ def _run_seed(job: _Job, seed: int, model_file: bytes | None = None) -> SeedResu
     client's cached model) skips the training.  A user's recipe's model is checked as the recipe returned it.
     """
     started = time.perf_counter()
-    with _ONE_SEED_AT_A_TIME, tempfile.TemporaryDirectory(prefix="seqcheck-seed-") as folder:
+    with tempfile.TemporaryDirectory(prefix="seqcheck-seed-") as folder:
         row = _train_and_check(job, seed, model_file, Path(folder))
-        if job.long_lived:
-            _forget_keras_state()
     row.seconds = round(time.perf_counter() - started, 3)
     row.peak_rss_mib = peak_rss_mib()
     return row
@@ -657,14 +647,6 @@ def peak_rss_mib() -> float | None:
         return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS, KiB elsewhere
-
-
-def _forget_keras_state() -> None:
-    """Free what a seed left in a long-lived worker: Keras's global state (when Keras was imported) and garbage."""
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        keras.backend.clear_session()
-    gc.collect()
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -1116,7 +1098,8 @@ class _Run:
                 if self.engine.died(exc) and self.engine.deaths_are_shared:
                     died.append(seed)
                     continue
-                reason = DIED if self.engine.died(exc) else f"the worker raised {type(exc).__name__}: {first_line(exc)}"
+                reason = (f"{DIED}; the last: {first_line(exc)}" if self.engine.died(exc)
+                          else f"the worker raised {type(exc).__name__}: {first_line(exc)}")
                 row = SeedResult(seed, ERROR, error=reason)
             self.settle(seed, row)
         return died
@@ -1205,7 +1188,7 @@ def check_seeds(
     if engine is not None and not spec.importable:
         raise invalid("recipe", spec.label, "a function a worker process can import by name (module-level, not a lambda or a nested function)",
                       "define it at a module's top level, or pass workers=0 to run every seed in this process")
-    job = _Job(spec, pat, task_spec, train_length, max_length, battery, long_lived=bool(engine and engine.long_lived))
+    job = _Job(spec, pat, task_spec, train_length, max_length, battery)
     store = _Store(job, None if cache_dir is None else os.fspath(cache_dir), bool(fresh))
     run = _Run(job, list(range(first_seed, first_seed + seeds)), engine, store, retries, progress,
                stop_at=max_failure_rate if stop_early else None)
