@@ -37,7 +37,6 @@ if _SIGINT_HANDLER is signal.default_int_handler:
 
 import argparse  # this import and those below come after the handler above
 import contextlib
-import importlib.util
 import json
 import os
 import traceback
@@ -47,6 +46,7 @@ from typing import Any, TextIO
 from seqcheck.errors import SeqcheckError, first_line, invalid, printable
 from seqcheck.spelling import INTERFACE
 from seqcheck.files import check_writable, identity, is_stdout, replace_atomically, write_atomically
+from seqcheck.reports.heatmap import require_matplotlib
 from seqcheck.training.engines import SCHEDULER_ENV
 
 
@@ -344,8 +344,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
         baseline = Baseline.load(args.baseline)  # a bad baseline is one line before any model is loaded
     if args.plot:
-        if importlib.util.find_spec("matplotlib") is None:
-            raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
+        require_matplotlib(args.plot)
         if args.pattern is not None:
             _refuse_plot_over_budget(args, DEFAULT_EXHAUSTIVE_BUDGET if budget is None else budget)
         else:
@@ -445,8 +444,8 @@ def _run_diff(args: argparse.Namespace) -> int:
 
     paths = {"--json": args.json, "--junit-xml": args.junit_xml, "--markdown": args.markdown, "--plot": args.plot}
     outputs = _outputs(args.new, paths, {"OLD": args.old, "NEW": args.new})
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        raise invalid("--plot", args.plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
+    if args.plot:
+        require_matplotlib(args.plot)
     report = diff(args.old, args.new, tolerance=args.tolerance)
     if args.plot:
         from seqcheck.reports.baseline import accuracy_change
@@ -595,8 +594,8 @@ def _reported(args: argparse.Namespace, work: Callable[[Callable | None], Any], 
     the plot written."""
     plot = getattr(args, "plot", None) if seeds else None
     outputs = _outputs(None, {"--json": args.json, "--plot": plot})
-    if plot and importlib.util.find_spec("matplotlib") is None:
-        raise invalid("--plot", plot, "matplotlib installed", "pip install 'seqcheck[plot]'")
+    if plot:
+        require_matplotlib(plot)
     human = sys.stderr if any(is_stdout(path) for path in outputs.values()) else sys.stdout
     progress = SeedProgress(sys.stderr) if seeds and not args.quiet else None
     with contextlib.redirect_stdout(human):

@@ -66,13 +66,18 @@ def heatmap_figure(correct_by_length: dict[int, tuple[bool, ...]], *, title: str
     return fig
 
 
-def plot_heatmap(correct_by_length: dict[int, tuple[bool, ...]], path: str | Path, *, title: str = "",
-                 train_length: int | None = None) -> Path:
-    """Write the PNG of :func:`heatmap_figure`; needs matplotlib (``pip install 'seqcheck[plot]'``)."""
+def require_matplotlib(path: str) -> None:
+    """A one-line error naming ``--plot=path`` unless matplotlib can be imported (it is an optional extra)."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise invalid("--plot", str(path), "matplotlib installed", "pip install 'seqcheck[plot]'") from None
+        raise invalid("--plot", path, "matplotlib installed", "pip install 'seqcheck[plot]'") from None
+
+
+def plot_heatmap(correct_by_length: dict[int, tuple[bool, ...]], path: str | Path, *, title: str = "",
+                 train_length: int | None = None) -> Path:
+    """Write the PNG of :func:`heatmap_figure`; needs matplotlib (``pip install 'seqcheck[plot]'``)."""
+    require_matplotlib(str(path))
     import matplotlib.pyplot as plt
 
     fig = heatmap_figure(correct_by_length, title=title, train_length=train_length)

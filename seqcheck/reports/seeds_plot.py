@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from seqcheck.errors import invalid
-from seqcheck.reports.heatmap import RIGHT_COLOUR, WRONG_COLOUR
+from seqcheck.reports.heatmap import RIGHT_COLOUR, WRONG_COLOUR, require_matplotlib
 from seqcheck.spelling import spell
 
 __all__ = ["SeedGrid", "row_accuracy", "seed_grid", "seeds_figure", "plot_seeds"]
@@ -242,11 +242,7 @@ def plot_seeds(report_or_reports: Any, path: str | os.PathLike[str] | IO[bytes])
     panels = _panels(report_or_reports)
     _require_accuracy(panels)
     stream = hasattr(path, "write")
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise invalid("--plot", "stream" if stream else os.fspath(path), "matplotlib installed",
-                      "pip install 'seqcheck[plot]'") from None
+    require_matplotlib("stream" if stream else os.fspath(path))
     import matplotlib.pyplot as plt
 
     fig = seeds_figure(panels)

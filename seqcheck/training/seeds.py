@@ -812,7 +812,7 @@ class SeedsReport:
             gate.append(f"stopped early: the sequential gate was decided after {_plural(len(self.rows))} of {self.seeds}"
                         " (its interval is valid at every number of seeds, so stopping on it is sound)")
         if self.max_failure_rate is not None and decision is None:
-            gate = ["gate: undecided: no seed finished"]
+            gate = [f"gate: {NO_SEED_FINISHED}"]
         lines = [header, *(row.line(width) for row in self.rows), *self.summary_lines(), *gate, f"reproduce: {self.reproduce}"]
         return "\n".join(lines)
 
@@ -820,7 +820,7 @@ class SeedsReport:
         return self.render()
 
     def to_dict(self) -> dict[str, Any]:
-        interval = self.interval
+        interval, decision = self.interval, self.gate
         return {
             "version": SEEDS_REPORT_VERSION,
             "recipe": self.recipe,
@@ -849,9 +849,9 @@ class SeedsReport:
                 "method": self.gate_method,
                 "sequential": self.stop_early,
                 "stopped_early": self.stopped_early,
-                "outcome": "undecided" if self.gate is None else self.gate.outcome,
-                "more_seeds": None if self.gate is None else self.gate.more_seeds,
-                "message": "undecided: no seed finished" if self.gate is None else self.gate.message,
+                "outcome": "undecided" if decision is None else decision.outcome,
+                "more_seeds": None if decision is None else decision.more_seeds,
+                "message": NO_SEED_FINISHED if decision is None else decision.message,
             },
             "reproduce": self.reproduce,
         }
@@ -888,6 +888,8 @@ def _battery(invariants: object) -> tuple[Any, ...] | None:
     return tuple(inv.name if any(inv is known for known in ALL_INVARIANTS) else inv for inv in resolved)
 
 
+#: The gate's message when it has nothing to decide on.
+NO_SEED_FINISHED = "undecided: no seed finished"
 #: The reason reported for a seed whose worker process died.
 DIED = "its worker process died (killed, out of memory, a crash or os._exit) on every attempt"
 
@@ -900,9 +902,14 @@ class _Store:
         self.job, self.cache_dir, self.fresh = job, cache_dir, fresh
         self.subject = job.subject()
         self.recipe_identity = None if job.spec.builtin else job.spec.identity()
+        self.entries: dict[int, Any] = {}
 
     def _entry(self, seed: int):
-        return self.job.spec.entry(self.subject, train_length=self.job.train_length, seed=seed, cache_dir=self.cache_dir)
+        """The seed's model cache entry (``None`` for a user's recipe), made once: its key reads library versions."""
+        if seed not in self.entries:
+            self.entries[seed] = self.job.spec.entry(self.subject, train_length=self.job.train_length, seed=seed,
+                                                     cache_dir=self.cache_dir)
+        return self.entries[seed]
 
     def _result_key(self, seed: int) -> dict[str, Any] | None:
         job = self.job
